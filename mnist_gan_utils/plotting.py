@@ -1,0 +1,131 @@
+"""Matplotlib figures from tensors and histories. Functions return figures; they save only when asked."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+
+def _unit(images: torch.Tensor, value_range=(0, 1)) -> torch.Tensor:
+    lo, hi = value_range
+    return ((images.detach().float().cpu() - lo) / (hi - lo)).clamp(0, 1)
+
+
+def save_grid(images: torch.Tensor, path, value_range=(0, 1), nrow: int = 8) -> Path:
+    """Save ``images (N, 1, 28, 28)`` as one PNG grid (via ``torchvision.utils.save_image``)."""
+    from torchvision.utils import save_image
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_image(_unit(images, value_range), path, nrow=nrow, padding=2, pad_value=1.0)
+    return path
+
+
+def show_grid(images: torch.Tensor, nrow: int = 5, value_range=(0, 1), titles: Sequence[str] | None = None,
+              title: str | None = None, scale: float = 1.2, title_colors: Sequence[str] | None = None):
+    """A figure with ``images`` laid out ``nrow`` per row (``nrow=5`` and 10 images gives 2x5)."""
+    import matplotlib.pyplot as plt
+
+    imgs = _unit(images, value_range)
+    n = imgs.shape[0]
+    rows = int(np.ceil(n / nrow))
+    fig, axes = plt.subplots(rows, nrow, figsize=(nrow * scale, rows * scale * (1.25 if titles else 1.0)),
+                             squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i < n:
+            ax.imshow(imgs[i, 0].numpy(), cmap="gray", vmin=0, vmax=1)
+            if titles is not None:
+                ax.set_title(titles[i], fontsize=8, color=(title_colors[i] if title_colors else "black"))
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def show_rows(rows: Sequence[torch.Tensor], row_labels: Sequence[str], value_range=(0, 1), title=None, scale=0.9):
+    """One row of images per entry of ``rows`` (e.g. one row per digit), labelled on the left."""
+    import matplotlib.pyplot as plt
+
+    ncol = max(r.shape[0] for r in rows)
+    fig, axes = plt.subplots(len(rows), ncol, figsize=(ncol * scale, len(rows) * scale), squeeze=False)
+    for r, (imgs, label) in enumerate(zip(rows, row_labels)):
+        imgs = _unit(imgs, value_range)
+        for c in range(ncol):
+            ax = axes[r, c]
+            ax.set_xticks([]), ax.set_yticks([])
+            for s in ax.spines.values():
+                s.set_visible(False)
+            if c < imgs.shape[0]:
+                ax.imshow(imgs[c, 0].numpy(), cmap="gray", vmin=0, vmax=1)
+        axes[r, 0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=10)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_losses(history: dict, smooth: int = 20):
+    """loss_D and loss_G per step (smoothed), and D(x) and D(G(z)) beside them."""
+    import matplotlib.pyplot as plt
+
+    def sm(v):
+        v = np.asarray(v, dtype=float)
+        if len(v) < smooth or smooth <= 1:
+            return v
+        return np.convolve(v, np.ones(smooth) / smooth, mode="valid")
+
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 3.5))
+    for key, label in (("step_loss_D", "loss_D"), ("step_loss_G", "loss_G")):
+        if key in history:
+            a.plot(sm(history[key]), label=label)
+    a.set_xlabel("step"), a.set_ylabel("BCE loss"), a.legend(), a.set_title("Losses")
+    for key, label in (("step_D_x", "D(x)"), ("step_D_G_z", "D(G(z))")):
+        if key in history:
+            b.plot(sm(history[key]), label=label)
+    b.set_xlabel("step"), b.set_ylabel("probability 'real'"), b.set_ylim(0, 1), b.legend()
+    b.set_title("Discriminator outputs")
+    fig.tight_layout()
+    return fig
+
+
+def plot_class_histogram(fractions, title="Class histogram of generated digits"):
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 3))
+    ax.bar(range(10), np.asarray(fractions) * 100)
+    ax.axhline(10, color="gray", ls="--", lw=1, label="uniform (10%)")
+    ax.set_xticks(range(10)), ax.set_xlabel("predicted digit"), ax.set_ylabel("% of samples")
+    ax.set_title(title), ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def plot_confusion(matrix, title="Confusion matrix (test set)"):
+    import matplotlib.pyplot as plt
+
+    m = np.asarray(matrix)
+    fig, ax = plt.subplots(figsize=(5, 4.5))
+    ax.imshow(np.log1p(m), cmap="Blues")
+    for i in range(10):
+        for j in range(10):
+            ax.text(j, i, int(m[i, j]), ha="center", va="center", fontsize=7,
+                    color="white" if i == j else "black")
+    ax.set_xticks(range(10)), ax.set_yticks(range(10))
+    ax.set_xlabel("predicted"), ax.set_ylabel("true"), ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def save_animation(frames: Sequence, path, duration_ms: int = 400) -> Path:
+    """A GIF from a list of grid PNG paths (or PIL images), e.g. the per-epoch grids of a run."""
+    from PIL import Image
+
+    path = Path(path)
+    images = [Image.open(f).convert("L") if not hasattr(f, "save") else f for f in frames]
+    if not images:
+        raise ValueError("save_animation needs at least one frame")
+    images[0].save(path, save_all=True, append_images=images[1:], duration=duration_ms, loop=0)
+    return path

@@ -1,0 +1,161 @@
+"""Rebuild the pretrained models in ``models/`` from scratch, seeded, and rewrite the manifest.
+
+``python -m mnist_gan_utils pretrain --all`` (or ``--model generator``). Each model trains in its own run
+folder under ``outputs/pretrain/``; ``--resume`` continues an interrupted rebuild from its checkpoints.
+The metrics written to the manifest are measured on held-out data (the MNIST test set, fresh noise).
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from . import evaluation as ev
+from .checkpoints import load_pretrained, read_manifest, save_checkpoint, sha256_file, write_manifest
+from .data import load_mnist
+from .paths import MODELS_DIR, OUTPUTS_DIR
+from .training.classifier import ClassifierConfig, train_classifier
+from .training.gan import GANConfig, train_gan
+from .training.predictor import PredictorConfig, train_predictor
+from .training.vae import VAEConfig, train_vae
+
+ORDER = ("classifier", "decoder", "generator", "latent_code_predictor")  # discriminator comes with generator
+EVAL_SAMPLES = 10_000
+TARGETS = {
+    "classifier": {"test_accuracy": ">= 0.995"},
+    "generator": {"recognised_rate": ">= 0.95", "class_fraction": "in [0.07, 0.13]", "frechet_ratio": "<= 5"},
+    "decoder": {"recognised_rate": ">= 0.90", "class_fraction": "in [0.05, 0.15]"},
+    "latent_code_predictor": {"label_accuracy": ">= 0.99", "variety_ratio": ">= 0.70 for every digit"},
+}
+
+
+def _machine(device) -> str:
+    if device.type == "cuda":
+        return f"{torch.cuda.get_device_name(device)} (cuda)"
+    return f"{platform.machine()} CPU, {os.cpu_count()} cores, {torch.get_num_threads()} threads"
+
+
+def _config_of(model) -> dict:
+    keys = {"Generator": ("noise_dim", "channels", "deep"), "Discriminator": ("channels", "norm", "deep"),
+            "Decoder": ("latent_dim", "hidden"), "Classifier": ("channels", "feature_dim"),
+            "LatentCodePredictor": ("noise_dim", "eps_dim", "hidden")}[type(model).__name__]
+    return {k: getattr(model, k) for k in keys}
+
+
+def _entry(name, model, models_dir, command, seed, seconds, device, train_config, metrics) -> dict:
+    path = save_checkpoint(model, Path(models_dir) / f"{name}.pth")
+    return {"file": path.name, "class": type(model).__name__, "config": _config_of(model),
+            "sha256": sha256_file(path), "parameters": sum(p.numel() for p in model.parameters()),
+            "command": command, "seed": seed, "training_seconds": round(seconds, 1), "machine": _machine(device),
+            "torch": torch.__version__, "train_config": train_config, "metrics": metrics,
+            "targets": TARGETS.get(name, {})}
+
+
+def variety_ratios(images, labels, real_images, real_labels, n: int = 100) -> list[float]:
+    """Per digit: mean pairwise pixel distance of ``n`` samples / that of ``n`` real digits of the class."""
+    out = []
+    for d in range(10):
+        fake_d, real_d = images[labels == d][:n], real_images[real_labels == d][:n]
+        out.append(ev.pairwise_distance(fake_d) / ev.pairwise_distance(real_d))
+    return out
+
+
+def pretrain(names=ORDER, models_dir=MODELS_DIR, seed: int = 0, device=None, resume: bool = False,
+             quick: bool = False, command: str | None = None) -> dict:
+    """Train the models in ``names`` (in dependency order), measure them, write them and the manifest.
+
+    ``quick=True`` shrinks every run (for tests and CI), the figures it writes then mean little.
+    """
+    from .training.engine import pick_device
+
+    unknown = set(names) - set(ORDER) - {"discriminator"}
+    if unknown:
+        raise ValueError(f"unknown model(s) {sorted(unknown)}; choose from {list(ORDER)}")
+    names = [n for n in ORDER if n in names or (n == "generator" and "discriminator" in names)]
+    models_dir = Path(models_dir)
+    models_dir.mkdir(parents=True, exist_ok=True)
+    manifest_path = models_dir / "manifest.json"
+    manifest = read_manifest(manifest_path) if manifest_path.exists() else {"models": {}}
+    device = pick_device(device)
+    command = command or "python -m mnist_gan_utils " + " ".join(sys.argv[1:])
+    runs = OUTPUTS_DIR / ("pretrain_quick" if quick else "pretrain")
+    common = dict(seed=seed, device=str(device), resume=resume, overwrite=not resume)
+    small = dict(max_steps_per_epoch=5, train_size=2000) if quick else {}
+    n_eval = 500 if quick else EVAL_SAMPLES
+    x_test, y_test = load_mnist("test")
+    x_train = load_mnist("train")[0][:n_eval]
+    x_test_eval = x_test[:n_eval]
+    t_all = time.time()
+
+    def save(name, model, seconds, cfg, metrics):
+        manifest["models"][name] = _entry(name, model, models_dir, command, seed, seconds, device,
+                                          dataclasses.asdict(cfg) if cfg else None, metrics)
+        write_manifest(manifest, manifest_path)  # after every model: an interrupted rebuild loses nothing
+        print(f"[pretrain] {name}: {metrics_summary(metrics)} ({seconds:.0f} s)", flush=True)
+
+    def classifier():
+        return load_pretrained("classifier", device, models_dir, verify=False)
+
+    for name in names:
+        t0 = time.time()
+        if name == "classifier":
+            cfg = ClassifierConfig(run_dir=str(runs / name), **common, **(dict(small, epochs=1) if quick else {}))
+            model = train_classifier(cfg).classifier
+            seconds = time.time() - t0
+            save(name, model, seconds, cfg, {"test_accuracy": ev.accuracy(model, x_test, y_test),
+                                             "real_test_recognised_rate":
+                                                 ev.recognised_rate(ev.predict_proba(model, x_test))})
+        elif name == "decoder":
+            cfg = VAEConfig(run_dir=str(runs / "vae"), **common, **(dict(small, epochs=1) if quick else {}))
+            model = train_vae(cfg).decoder
+            seconds = time.time() - t0
+            save(name, model, seconds, cfg,
+                 ev.evaluate_generator(model, classifier(), n_eval, seed + 1, x_test_eval, x_train))
+        elif name == "generator":
+            cfg = GANConfig(run_dir=str(runs / "gan"), **common, **(dict(small, epochs=1) if quick else {}))
+            result = train_gan(cfg)
+            seconds = time.time() - t0
+            save(name, result.generator, seconds, cfg,
+                 ev.evaluate_generator(result.generator, classifier(), n_eval, seed + 1, x_test_eval, x_train))
+            d_real = torch.sigmoid(_logits(result.discriminator, x_test_eval.float().div(255).unsqueeze(1) * 2 - 1))
+            fake = ev.sample(result.generator, n_eval, seed + 2) * 2 - 1
+            d_fake = torch.sigmoid(_logits(result.discriminator, fake))
+            save("discriminator", result.discriminator, seconds, cfg,
+                 {"mean_D_x_test": d_real.mean().item(), "mean_D_G_z": d_fake.mean().item()})
+        elif name == "latent_code_predictor":
+            G = load_pretrained("generator", device, models_dir, verify=False)
+            C = classifier()
+            cfg = PredictorConfig(run_dir=str(runs / "predictor"), **common,
+                                  **(dict(epochs=1, max_steps_per_epoch=5, candidates=2000, min_bank=0) if quick else {}))
+            result = train_predictor(G, C, cfg)
+            seconds = time.time() - t0
+            per = max(n_eval // 10, 10)
+            images, labels = ev.sample_digits(result.predictor, G, range(10), per, seed + 1)
+            acc = ev.label_accuracy(C, images, labels)
+            variety = variety_ratios(images, labels, x_test, y_test, n=min(100, per))
+            save(name, result.predictor, seconds, cfg,
+                 {"label_accuracy": acc["label_accuracy"], "per_digit_accuracy": acc["per_digit"],
+                  "variety_ratio": variety, "min_variety_ratio": min(variety), "bank_sizes": result.bank_sizes,
+                  "recognised_rate": ev.recognised_rate(ev.predict_proba(C, images))})
+    manifest["last_rebuild"] = {"models": list(names), "seconds": round(time.time() - t_all, 1),
+                                "machine": _machine(device), "command": command, "quick": quick}
+    write_manifest(manifest, manifest_path)
+    return manifest
+
+
+@torch.no_grad()
+def _logits(D, x):
+    D.eval()
+    device = next(D.parameters()).device
+    return torch.cat([D(x[i:i + 1000].to(device)).cpu() for i in range(0, x.shape[0], 1000)])
+
+
+def metrics_summary(m: dict) -> str:
+    keys = ("test_accuracy", "recognised_rate", "min_class_fraction", "max_class_fraction", "frechet_distance",
+            "frechet_floor", "frechet_ratio", "label_accuracy", "min_variety_ratio", "mean_D_x_test", "mean_D_G_z")
+    return ", ".join(f"{k}={m[k]:.4g}" for k in keys if k in m)

@@ -1,0 +1,229 @@
+"""What every training loop needs: config validation, seeding, the device, the run folder,
+a checkpoint each epoch, resume, and a history of named statistics."""
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import random
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..checkpoints import CheckpointError, load_checkpoint, save_checkpoint
+from ..paths import MODELS_DIR, OUTPUTS_DIR
+
+CHECKPOINT_NAME = "checkpoint.pt"
+
+
+class TrainingDivergedError(RuntimeError):
+    """A loss became NaN or infinite; the last good checkpoint was kept."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Devices and seeds
+# ---------------------------------------------------------------------------------------------
+def pick_device(device: str | torch.device | None = None) -> torch.device:
+    """``None`` or ``'auto'`` picks cuda -> mps -> cpu; otherwise the device asked for, checked."""
+    if device is None or device == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as e:
+        raise ValueError(f"device must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps', got {device!r} ({e})") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} was asked for but CUDA is not available here; use device='auto' or 'cpu'")
+    if dev.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise ValueError(f"device {device!r} was asked for but MPS is not available here; use device='auto' or 'cpu'")
+    if dev.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"device must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps', got {device!r}")
+    return dev
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def epoch_generator(seed: int, epoch: int, salt: int = 0) -> torch.Generator:
+    """A CPU generator for one epoch's noise: epoch ``k`` draws the same numbers in a resumed run."""
+    return torch.Generator().manual_seed((seed * 1_000_003 + epoch * 7919 + salt) % 2**63)
+
+
+# ---------------------------------------------------------------------------------------------
+# Config validation shared by every loop's config dataclass
+# ---------------------------------------------------------------------------------------------
+def check_positive_int(name: str, value, high: int | None = None) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0 or (high is not None and value > high):
+        rng = f"[1, {high}]" if high is not None else "an integer >= 1"
+        raise ValueError(f"{name} must be {rng}, got {value!r}")
+
+
+def check_positive_float(name: str, value) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+
+
+def check_range(name: str, value, low: float, high: float, high_open: bool = False) -> None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and \
+        low <= value and (value < high if high_open else value <= high)
+    if not ok:
+        raise ValueError(f"{name} must be in [{low}, {high}{')' if high_open else ']'}, got {value!r}")
+
+
+def check_betas(value) -> None:
+    if not (isinstance(value, (tuple, list)) and len(value) == 2):
+        raise ValueError(f"betas must be a pair (beta1, beta2), each in [0, 1), got {value!r}")
+    for i, b in enumerate(value):
+        check_range(f"betas[{i}]", b, 0.0, 1.0, high_open=True)
+
+
+@dataclasses.dataclass
+class BaseConfig:
+    """Fields every loop shares. Subclasses add their own and extend :meth:`validate`."""
+
+    epochs: int = 10
+    batch_size: int = 128
+    lr: float = 1e-3
+    seed: int = 0
+    device: str | None = None
+    run_dir: str | None = None      # default: outputs/<kind>
+    resume: bool = False            # continue from run_dir/checkpoint.pt when there is one
+    overwrite: bool = False         # start over in a run folder that holds a checkpoint
+    max_steps_per_epoch: int | None = None  # cap for quick runs (CI, tests)
+    train_size: int | None = None   # train on the first N images only (quick runs)
+    progress: bool = True
+
+    def __post_init__(self):
+        self.validate()
+
+    def validate(self) -> None:
+        check_positive_int("epochs", self.epochs)
+        check_positive_int("batch_size", self.batch_size, high=60_000)
+        check_positive_float("lr", self.lr)
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
+            raise ValueError(f"seed must be an integer >= 0, got {self.seed!r}")
+        if self.max_steps_per_epoch is not None:
+            check_positive_int("max_steps_per_epoch", self.max_steps_per_epoch)
+        if self.train_size is not None:
+            check_positive_int("train_size", self.train_size, high=60_000)
+            if self.batch_size > self.train_size:
+                raise ValueError(f"batch_size ({self.batch_size}) must not exceed train_size ({self.train_size})")
+        if self.resume and self.overwrite:
+            raise ValueError("resume and overwrite cannot both be True: resume continues a run, overwrite starts over")
+        pick_device(self.device)  # raises ValueError for an unknown or unavailable device
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in d.items()}
+
+    # Fields that may differ between an interrupted run and its resumption.
+    RESUMABLE_CHANGES = ("epochs", "resume", "overwrite", "progress", "device", "run_dir")
+
+
+# ---------------------------------------------------------------------------------------------
+# The run: folder, checkpoint and resume
+# ---------------------------------------------------------------------------------------------
+class Run:
+    """One training run's folder, checkpoint and history.
+
+    ``Run(kind, config, modules, optimizers)``; ``start()`` returns the first epoch to train (0, or the
+    epoch after the checkpoint when resuming); ``end_epoch(epoch)`` writes the checkpoint atomically.
+    """
+
+    def __init__(self, kind: str, config: BaseConfig, modules: dict[str, nn.Module],
+                 optimizers: dict[str, torch.optim.Optimizer], schedulers: dict | None = None):
+        self.kind, self.config = kind, config
+        self.modules, self.optimizers, self.schedulers = modules, optimizers, schedulers or {}
+        self.dir = Path(config.run_dir) if config.run_dir else OUTPUTS_DIR / kind
+        self.dir = self.dir.resolve()
+        if self.dir == MODELS_DIR.resolve() or MODELS_DIR.resolve() in self.dir.parents:
+            raise ValueError(f"run_dir {self.dir} is inside models/: training never writes there. Pick another "
+                             f"run_dir and export the result with `python -m mnist_gan_utils pretrain --model NAME`.")
+        self.checkpoint_path = self.dir / CHECKPOINT_NAME
+        self.history: dict[str, list] = {}
+        self.extra: dict[str, Any] = {}
+
+    def start(self) -> int:
+        if self.checkpoint_path.exists():
+            if self.config.resume:
+                return self._load()
+            if not self.config.overwrite:
+                raise FileExistsError(
+                    f"{self.dir} already holds a training run ({CHECKPOINT_NAME}). Pass resume=True to continue "
+                    f"it, overwrite=True to start over there, or choose another run_dir.")
+        self.dir.mkdir(parents=True, exist_ok=True)
+        return 0
+
+    def _load(self) -> int:
+        ckpt = load_checkpoint(self.checkpoint_path)
+        if not isinstance(ckpt, dict) or ckpt.get("kind") != self.kind:
+            raise CheckpointError(f"{self.checkpoint_path} is not a {self.kind} training checkpoint")
+        old, new = ckpt["config"], self.config.to_dict()
+        changed = {k: (old.get(k), v) for k, v in new.items()
+                   if k not in self.config.RESUMABLE_CHANGES and old.get(k) != v}
+        if changed:
+            raise ValueError(f"cannot resume {self.checkpoint_path}: these settings differ from the interrupted run "
+                             f"(old, new): {changed}. Use the same settings, or overwrite=True to start over.")
+        for name, m in self.modules.items():
+            m.load_state_dict(ckpt["models"][name])
+        for name, o in self.optimizers.items():
+            o.load_state_dict(ckpt["optimizers"][name])
+        for name, s in self.schedulers.items():
+            s.load_state_dict(ckpt["schedulers"][name])
+        self.history = ckpt["history"]
+        self.extra = ckpt.get("extra", {})
+        torch.set_rng_state(ckpt["rng"]["torch"])
+        return int(ckpt["epoch"]) + 1
+
+    def end_epoch(self, epoch: int) -> Path:
+        state = {
+            "kind": self.kind, "epoch": epoch, "config": self.config.to_dict(),
+            "models": {k: m.state_dict() for k, m in self.modules.items()},
+            "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
+            "schedulers": {k: s.state_dict() for k, s in self.schedulers.items()},
+            "history": self.history, "extra": self.extra,
+            "rng": {"torch": torch.get_rng_state()},
+        }
+        return save_checkpoint(state, self.checkpoint_path)
+
+    def log(self, **stats: float) -> None:
+        """Append named statistics (floats) to the history."""
+        for k, v in stats.items():
+            self.history.setdefault(k, []).append(float(v))
+
+    def check_finite(self, epoch: int, step: int, **losses: float) -> None:
+        """Raise :class:`TrainingDivergedError` if a loss is NaN or infinite; ``epoch`` is the last
+        finished (0-based) epoch, -1 before the first."""
+        bad = {k: v for k, v in losses.items() if not math.isfinite(v)}
+        if bad:
+            kept = (f"the last good checkpoint (end of epoch {epoch + 1}) is kept at {self.checkpoint_path}"
+                    if self.checkpoint_path.exists() else "no epoch had finished, so no checkpoint was written")
+            raise TrainingDivergedError(
+                f"training diverged: {', '.join(f'{k}={v}' for k, v in bad.items())} at epoch {epoch + 2}, "
+                f"step {step}; {kept}. Try a lower learning rate (e.g. half), check that the data range matches "
+                f"the model's output (Tanh needs [-1, 1]), then resume=True or overwrite=True.")
+
+
+def subset(images: torch.Tensor, labels: torch.Tensor, n: int | None):
+    return (images, labels) if n is None else (images[:n], labels[:n])
+
+
+def progress_bar(iterable, total: int, desc: str, enabled: bool):
+    from tqdm.auto import tqdm
+    return tqdm(iterable, total=total, desc=desc, leave=False, disable=not enabled, mininterval=1.0)
+
+
+def set_threads() -> None:
+    """Use every core for intra-op parallelism (torch's default can be lower in containers)."""
+    n = os.cpu_count() or 1
+    if torch.get_num_threads() < n:
+        torch.set_num_threads(n)

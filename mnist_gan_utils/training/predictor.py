@@ -1,0 +1,130 @@
+"""The latent code predictor: ask an *unconditional* generator for a chosen digit.
+
+1. Sample many codes z ~ N(0, I), draw G(z) and keep the codes whose image the classifier is sure of
+   (top probability >= ``keep_threshold``): a bank of codes per digit.
+2. Train ``LatentCodePredictor(label, eps) -> z`` so that G(z) is classified as ``label`` (cross-entropy
+   through the frozen generator and classifier) while its codes stay distributed like the bank's codes
+   for that digit (a maximum mean discrepancy term): the first term makes it accurate, the second keeps
+   the variety and keeps z where the generator was trained.
+"""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from ..evaluation import predict_proba, to_unit
+from ..models import NUM_CLASSES, Classifier, Generator, LatentCodePredictor
+from .engine import (BaseConfig, Run, check_positive_float, check_positive_int, check_range, epoch_generator,
+                     pick_device, progress_bar, seed_everything, set_threads)
+
+
+@dataclasses.dataclass
+class PredictorConfig(BaseConfig):
+    epochs: int = 4
+    batch_size: int = 250
+    lr: float = 1e-3
+    eps_dim: int = 16
+    hidden: int = 256
+    candidates: int = 20_000        # codes sampled to build the bank
+    keep_threshold: float = 0.99    # classifier confidence for a code to enter the bank
+    steps_per_epoch: int = 150
+    mmd_weight: float = 5.0
+    min_bank: int = 10              # fewest bank codes a digit may have
+
+    def validate(self) -> None:
+        super().validate()
+        check_positive_int("eps_dim", self.eps_dim)
+        check_positive_int("hidden", self.hidden)
+        check_positive_int("candidates", self.candidates)
+        check_range("keep_threshold", self.keep_threshold, 0.0, 1.0)
+        check_positive_int("steps_per_epoch", self.steps_per_epoch)
+        check_range("mmd_weight", self.mmd_weight, 0.0, 1e6)
+
+
+@dataclasses.dataclass
+class PredictorResult:
+    predictor: LatentCodePredictor
+    history: dict
+    run_dir: Path
+    bank_sizes: list
+
+
+@torch.no_grad()
+def code_bank(generator: Generator, classifier: Classifier, n: int, threshold: float, seed: int = 0):
+    """Codes ``z (M, noise_dim)`` whose images the classifier labels with confidence >= threshold, and labels."""
+    device = next(generator.parameters()).device
+    z = torch.randn(n, generator.noise_dim, generator=torch.Generator().manual_seed(seed))
+    generator.eval()
+    images = torch.cat([to_unit(generator(z[i:i + 1000].to(device)), generator).cpu() for i in range(0, n, 1000)])
+    probs = predict_proba(classifier, images)
+    conf, label = probs.max(1)
+    keep = conf >= threshold
+    return z[keep], label[keep]
+
+
+def mmd(x: torch.Tensor, y: torch.Tensor, scales=(2.0, 5.0, 10.0)) -> torch.Tensor:
+    """Maximum mean discrepancy with a sum of Gaussian kernels (biased estimate)."""
+    xy = torch.cat([x, y])
+    d2 = torch.cdist(xy, xy).pow(2)
+    k = sum(torch.exp(-d2 / (2 * s * s)) for s in scales)
+    n = x.shape[0]
+    return k[:n, :n].mean() + k[n:, n:].mean() - 2 * k[:n, n:].mean()
+
+
+def train_predictor(generator: Generator, classifier: Classifier, config: PredictorConfig | None = None,
+                    **overrides) -> PredictorResult:
+    """Train a :class:`LatentCodePredictor` for ``generator``, guided by ``classifier``."""
+    config = dataclasses.replace(config, **overrides) if config else PredictorConfig(**overrides)
+    if not isinstance(generator, Generator):
+        raise TypeError(f"generator must be a Generator, got {type(generator).__name__}")
+    if not isinstance(classifier, Classifier):
+        raise TypeError(f"classifier must be a Classifier, got {type(classifier).__name__}")
+    set_threads()
+    device = pick_device(config.device)
+    seed_everything(config.seed)
+    generator, classifier = generator.to(device).eval(), classifier.to(device).eval()
+    for p in list(generator.parameters()) + list(classifier.parameters()):
+        p.requires_grad_(False)  # frozen: only the predictor learns
+
+    bank_z, bank_y = code_bank(generator, classifier, config.candidates, config.keep_threshold, config.seed)
+    sizes = [int((bank_y == d).sum()) for d in range(NUM_CLASSES)]
+    if min(sizes) < config.min_bank:
+        raise ValueError(f"too few confident samples for some digits (bank sizes {sizes}); raise candidates or "
+                         f"lower keep_threshold")
+    # A digit with no bank codes (only in tiny test runs, min_bank=0) falls back to the prior.
+    by_class = [(bank_z[bank_y == d] if sizes[d] else torch.randn(100, generator.noise_dim)).to(device)
+                for d in range(NUM_CLASSES)]
+
+    P = LatentCodePredictor(generator.noise_dim, config.eps_dim, config.hidden).to(device)
+    opt = torch.optim.Adam(P.parameters(), lr=config.lr)
+    run = Run("predictor", config, {"predictor": P}, {"opt": opt})
+    start = run.start()
+    per_class = config.batch_size // NUM_CLASSES
+    steps = min(config.steps_per_epoch, config.max_steps_per_epoch or config.steps_per_epoch)
+    for epoch in range(start, config.epochs):
+        P.train()
+        g = epoch_generator(config.seed, epoch)
+        sums = {"loss": 0.0, "loss_cls": 0.0, "mmd": 0.0, "label_accuracy": 0.0}
+        for step in progress_bar(range(steps), steps, f"epoch {epoch + 1}/{config.epochs}", config.progress):
+            labels = torch.arange(NUM_CLASSES).repeat_interleave(per_class).to(device)          # (B,)
+            eps = torch.randn(labels.shape[0], config.eps_dim, generator=g).to(device)        # (B, eps_dim)
+            z = P(labels, eps)                                                                 # (B, noise_dim)
+            logits = classifier(to_unit(generator(z), generator))                             # (B, 10)
+            loss_cls = F.cross_entropy(logits, labels)
+            loss_mmd = sum(mmd(z[labels == d], by_class[d][torch.randint(len(by_class[d]), (per_class,),
+                                                                           generator=g).to(device)])
+                           for d in range(NUM_CLASSES)) / NUM_CLASSES
+            loss = loss_cls + config.mmd_weight * loss_mmd
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            run.check_finite(epoch - 1, step, loss=loss.item())
+            for k, v in zip(sums, (loss.item(), loss_cls.item(), loss_mmd.item(),
+                                   (logits.argmax(1) == labels).float().mean().item())):
+                sums[k] += v
+        run.log(**{k: v / steps for k, v in sums.items()})
+        run.end_epoch(epoch)
+    return PredictorResult(P.eval(), run.history, run.dir, sizes)

@@ -1,0 +1,33 @@
+import json
+import subprocess
+import sys
+
+from mnist_gan_utils.paths import REPO_ROOT
+
+
+def _run(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "mnist_gan_utils", *args], cwd=cwd or REPO_ROOT,
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_train_gan_from_another_directory_writes_grid_and_checkpoint(tmp_path):
+    run = tmp_path / "run"
+    r = _run("train", "gan", "--epochs", "1", "--max-steps", "3", "--batch-size", "32", "--run-dir", str(run),
+             cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert (run / "epoch_001.png").exists() and (run / "checkpoint.pt").exists()
+
+
+def test_bad_hyperparameter_is_a_clear_error(tmp_path):
+    r = _run("train", "gan", "--epochs", "0", "--run-dir", str(tmp_path / "r"))
+    assert r.returncode != 0 and "epochs must be" in r.stderr
+
+
+def test_pretrain_quick_writes_models_and_manifest(tmp_path):
+    r = _run("pretrain", "--model", "classifier", "--model", "decoder", "--quick", "--models-dir", str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert set(manifest["models"]) == {"classifier", "decoder"}
+    entry = manifest["models"]["decoder"]
+    assert (tmp_path / entry["file"]).exists() and len(entry["sha256"]) == 64
+    assert "recognised_rate" in entry["metrics"] and entry["command"].startswith("python -m mnist_gan_utils pretrain")

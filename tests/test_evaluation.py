@@ -1,0 +1,54 @@
+import math
+
+import pytest
+import torch
+
+from mnist_gan_utils import evaluation as ev
+from mnist_gan_utils.models import Classifier, Decoder, Generator
+
+
+def test_recognised_rate_histogram_and_kl():
+    probs = torch.tensor([[0.95] + [0.05 / 9] * 9, [0.5, 0.5] + [0.0] * 8, [0.0] * 9 + [1.0]])
+    assert ev.recognised_rate(probs) == pytest.approx(2 / 3)
+    hist = ev.class_histogram(probs)
+    assert hist.tolist() == pytest.approx([2 / 3] + [0] * 8 + [1 / 3])
+    assert ev.kl_to_uniform(torch.full((10,), 0.1)) == pytest.approx(0.0, abs=1e-6)
+    assert ev.kl_to_uniform(torch.tensor([1.0] + [0.0] * 9)) == pytest.approx(math.log(10))
+
+
+def test_frechet_distance_zero_for_same_set_positive_for_other(mnist_test):
+    C = Classifier(channels=8).eval()
+    x, other = mnist_test[0][:400], mnist_test[0][400:800]
+    assert ev.frechet_distance(C, x, x) == pytest.approx(0.0, abs=1e-4)
+    same_kind = ev.frechet_distance(C, x, other)
+    assert ev.frechet_distance(C, x, torch.rand(400, 1, 28, 28)) > 5 * same_kind > 0
+
+
+def test_sample_uses_eval_mode_and_unit_range():
+    G = Generator(16, 8).train()
+    imgs = ev.sample(G, 12, seed=1)
+    assert not G.training and imgs.shape == (12, 1, 28, 28) and imgs.min() >= 0 and imgs.max() <= 1
+    assert torch.equal(imgs, ev.sample(G, 12, seed=1))  # seeded
+    D = Decoder(8)
+    assert ev.sample(D, 3).shape == (3, 1, 28, 28)
+
+
+def test_bad_images_are_named():
+    C = Classifier(channels=8)
+    with pytest.raises(ValueError, match=r"\[0, 1\].*to_unit"):
+        ev.predict_proba(C, torch.full((2, 1, 28, 28), -1.0))
+    with pytest.raises(ValueError, match="shape"):
+        ev.predict_proba(C, torch.rand(2, 3, 28, 28))
+    with pytest.raises(TypeError, match="torch.Tensor"):
+        ev.predict_proba(C, [[0.0]])
+    with pytest.raises(ValueError, match="n must be"):
+        ev.sample(Generator(16, 8), 0)
+
+
+def test_pairwise_distance_and_s0_s1(mnist_test):
+    x, y = mnist_test
+    same = x[:1].expand(20, 28, 28)
+    assert ev.pairwise_distance(same) == pytest.approx(0.0, abs=1e-4)
+    assert ev.pairwise_distance(x[:50]) > 5.0
+    out = ev.s0_s1(Classifier(channels=8), x[:20], y[:20], torch.rand(20, 1, 28, 28))
+    assert 0 <= out["S0_error"] <= 1 and 0 <= out["S1_error"] <= 1 and out["S1_probs"].shape == (20, 10)

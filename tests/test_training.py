@@ -1,0 +1,130 @@
+import math
+
+import pytest
+import torch
+
+from mnist_gan_utils.paths import MODELS_DIR
+from mnist_gan_utils.training import (ClassifierConfig, GANConfig, TrainingDivergedError, VAEConfig, pick_device,
+                                      train_classifier, train_gan, train_vae)
+
+TINY_GAN = dict(g_channels=8, d_channels=8, noise_dim=16, batch_size=32, grid_size=16, progress=False)
+
+
+def _params(m):
+    return [p.detach().clone() for p in m.state_dict().values()]
+
+
+def test_gan_step_changes_weights_and_writes_grid_and_checkpoint(tmp_path, small_data):
+    from mnist_gan_utils.models import Discriminator, Generator
+    torch.manual_seed(0)
+    before_G = _params(Generator(16, 8))  # same seed -> same init as inside train_gan
+    r = train_gan(GANConfig(epochs=1, max_steps_per_epoch=3, run_dir=str(tmp_path / "run"), ema_decay=0.0,
+                            **TINY_GAN), data=small_data)
+    after = _params(r.generator)
+    assert any(not torch.equal(a, b) for a, b in zip(before_G, after))
+    assert (tmp_path / "run" / "epoch_001.png").exists() and (tmp_path / "run" / "checkpoint.pt").exists()
+    assert set(r.history) >= {"loss_D", "loss_G", "D_x", "D_G_z", "step_loss_D", "step_D_G_z"}
+    assert len(r.history["step_loss_D"]) == 3 and len(r.history["loss_D"]) == 1
+    assert not r.generator.training  # returned ready for sampling
+
+
+def test_short_classifier_run_lowers_the_loss_on_real_data(tmp_path, mnist_train):
+    x, y = mnist_train
+    r = train_classifier(epochs=2, max_steps_per_epoch=25, train_size=4000, channels=8, batch_size=64,
+                         run_dir=str(tmp_path / "c"), progress=False, data=(x, y))
+    assert r.history["loss"][1] < r.history["loss"][0] * 0.8
+
+
+def test_short_vae_run_lowers_the_loss_on_real_data(tmp_path, small_data):
+    r = train_vae(epochs=3, batch_size=64, hidden=64, run_dir=str(tmp_path / "v"), progress=False, data=small_data)
+    assert r.history["loss"][-1] < r.history["loss"][0]
+
+
+def test_resumed_run_equals_uninterrupted_run(tmp_path, small_data):
+    cfg = dict(max_steps_per_epoch=3, **TINY_GAN)
+    full = train_gan(GANConfig(epochs=3, run_dir=str(tmp_path / "full"), **cfg), data=small_data)
+
+    def interrupt(epoch, *_):
+        if epoch == 0:
+            raise KeyboardInterrupt  # as a student stopping the kernel after the first epoch
+
+    with pytest.raises(KeyboardInterrupt):
+        train_gan(GANConfig(epochs=3, run_dir=str(tmp_path / "split"), **cfg), data=small_data, on_epoch_end=interrupt)
+    resumed = train_gan(GANConfig(epochs=3, run_dir=str(tmp_path / "split"), resume=True, **cfg), data=small_data)
+    for a, b in zip(full.generator.state_dict().values(), resumed.generator.state_dict().values()):
+        assert torch.equal(a, b)
+    for a, b in zip(full.discriminator.state_dict().values(), resumed.discriminator.state_dict().values()):
+        assert torch.equal(a, b)
+    assert full.history["step_loss_G"] == resumed.history["step_loss_G"]
+
+
+def test_existing_run_folder_is_not_overwritten(tmp_path, small_data):
+    cfg = GANConfig(epochs=1, max_steps_per_epoch=1, run_dir=str(tmp_path / "r"), **TINY_GAN)
+    train_gan(cfg, data=small_data)
+    with pytest.raises(FileExistsError, match="resume=True .* overwrite=True"):
+        train_gan(cfg, data=small_data)
+    train_gan(cfg, data=small_data, overwrite=True)
+
+
+def test_resume_with_other_settings_is_refused(tmp_path, small_data):
+    cfg = GANConfig(epochs=1, max_steps_per_epoch=1, run_dir=str(tmp_path / "r"), **TINY_GAN)
+    train_gan(cfg, data=small_data)
+    with pytest.raises(ValueError, match="lr"):
+        train_gan(cfg, data=small_data, resume=True, epochs=2, lr=1e-3)
+
+
+def test_training_never_writes_into_models():
+    with pytest.raises(ValueError, match="models/"):
+        train_gan(epochs=1, run_dir=str(MODELS_DIR), **TINY_GAN)
+    with pytest.raises(ValueError, match="models/"):
+        train_vae(epochs=1, run_dir=str(MODELS_DIR / "sub"))
+
+
+def test_nan_loss_stops_with_advice_and_keeps_checkpoint(tmp_path, small_data, monkeypatch):
+    import mnist_gan_utils.training.vae as vae_module
+    real_loss, calls = vae_module.vae_loss, []
+
+    def poisoned(*args, **kwargs):  # the loss turns NaN in the second epoch
+        calls.append(1)
+        loss, rec, kl = real_loss(*args, **kwargs)
+        return (loss * float("nan") if len(calls) > 2 else loss), rec, kl
+
+    monkeypatch.setattr(vae_module, "vae_loss", poisoned)
+    run = tmp_path / "r"
+    with pytest.raises(TrainingDivergedError, match="loss=nan at epoch 2.*end of epoch 1.*lower learning rate"):
+        train_vae(epochs=3, max_steps_per_epoch=2, batch_size=32, hidden=32, run_dir=str(run), progress=False,
+                  data=small_data)
+    ckpt = torch.load(run / "checkpoint.pt", weights_only=True)
+    assert ckpt["epoch"] == 0 and all(torch.isfinite(v).all() for v in ckpt["models"]["vae"].values())
+
+
+@pytest.mark.parametrize("field, value", [
+    ("epochs", 0), ("epochs", -3), ("epochs", 1.5), ("batch_size", 0), ("batch_size", 60_001), ("lr", 0.0),
+    ("lr", -1e-3), ("lr", math.nan), ("betas", (0.5, 1.0)), ("betas", (-0.1, 0.9)), ("betas", 0.5),
+    ("noise_dim", 0), ("device", "tpu"), ("rotation", -5), ("ema_decay", 1.0), ("d_norm", "layer"),
+])
+def test_bad_gan_hyperparameters_name_the_parameter(field, value):
+    with pytest.raises(ValueError, match=field.split("_")[0]):
+        GANConfig(**{field: value})
+
+
+def test_batch_larger_than_data_is_refused(small_data):
+    with pytest.raises(ValueError, match="batch_size"):
+        train_gan(data=small_data, **dict(TINY_GAN, batch_size=1000))
+
+
+def test_other_configs_validate():
+    with pytest.raises(ValueError, match="latent_dim"):
+        VAEConfig(latent_dim=0)
+    with pytest.raises(ValueError, match="dropout"):
+        ClassifierConfig(dropout=1.0)
+
+
+def test_pick_device():
+    assert pick_device("cpu").type == "cpu"
+    assert pick_device(None).type in ("cpu", "cuda", "mps")
+    with pytest.raises(ValueError, match="device"):
+        pick_device("gpu0")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="CUDA is not available"):
+            pick_device("cuda")
