@@ -18,7 +18,8 @@ from .paths import MANIFEST_PATH, OUTPUTS_DIR
 
 
 def _add_train_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("kind", choices=["gan", "vae", "classifier"], help="which model to train")
+    p.add_argument("kind", choices=["gan", "vae", "classifier", "predictor"],
+                   help="which model to train (predictor: for the pretrained generator and classifier)")
     p.add_argument("--epochs", type=int)
     p.add_argument("--batch-size", type=int)
     p.add_argument("--lr", type=float)
@@ -114,6 +115,16 @@ def train(args) -> int:
         result = train_vae(**overrides)
         out = save_grid(sample(result.decoder, 64), Path(result.run_dir) / "samples.png")
         print(f"samples: {out}; checkpoint: {result.run_dir}/checkpoint.pt")
+    elif args.kind == "predictor":
+        from .checkpoints import load_pretrained
+        from .evaluation import label_accuracy, sample_digits
+        from .training.predictor import train_predictor
+        G, C = load_pretrained("generator"), load_pretrained("classifier")
+        result = train_predictor(G, C, **overrides)
+        images, labels = sample_digits(result.predictor, G, range(10), 100)
+        out = save_grid(images[::10], Path(result.run_dir) / "digits.png", nrow=10)
+        print(f"label accuracy {label_accuracy(C, images, labels)['label_accuracy']:.4f}; grid: {out}; "
+              f"checkpoint: {result.run_dir}/checkpoint.pt")
     else:
         from .data import load_mnist
         from .evaluation import accuracy

@@ -20,7 +20,6 @@ import pickle
 import socket
 import subprocess
 import sys
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Iterator
@@ -57,11 +56,8 @@ def raw_dir(root: str | os.PathLike | None = None) -> Path:
 
 
 def md5_file(path: str | os.PathLike) -> str:
-    h = hashlib.md5()
     with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "md5").hexdigest()
 
 
 def check_files(root=None, md5: dict[str, str] | None = None) -> dict[str, str]:

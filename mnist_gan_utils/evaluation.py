@@ -66,22 +66,22 @@ def _check_images(images: torch.Tensor, name="images") -> torch.Tensor:
 
 
 @torch.no_grad()
+def _in_batches(model: nn.Module, fn, images: torch.Tensor, batch_size: int) -> torch.Tensor:
+    """``fn(batch)`` over checked images in [0, 1], batch by batch on the model's device, in ``eval()`` mode."""
+    images = _check_images(images)
+    model.eval()
+    device = next(model.parameters()).device
+    return torch.cat([fn(images[i:i + batch_size].to(device)).cpu() for i in range(0, images.shape[0], batch_size)])
+
+
 def predict_proba(classifier: nn.Module, images: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
     """Class probabilities ``(N, 10)`` for images in [0, 1] (or uint8), in ``eval()`` mode."""
-    images = _check_images(images)
-    classifier.eval()
-    device = next(classifier.parameters()).device
-    return torch.cat([torch.softmax(classifier(images[i:i + batch_size].to(device)), 1).cpu()
-                      for i in range(0, images.shape[0], batch_size)])
+    return _in_batches(classifier, lambda x: torch.softmax(classifier(x), 1), images, batch_size)
 
 
-@torch.no_grad()
 def features(classifier: nn.Module, images: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
-    images = _check_images(images)
-    classifier.eval()
-    device = next(classifier.parameters()).device
-    return torch.cat([classifier.features(images[i:i + batch_size].to(device)).cpu()
-                      for i in range(0, images.shape[0], batch_size)])
+    """The classifier's penultimate features ``(N, feature_dim)``."""
+    return _in_batches(classifier, classifier.features, images, batch_size)
 
 
 def accuracy(classifier: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> float:
@@ -203,3 +203,32 @@ def label_accuracy(classifier: nn.Module, images: torch.Tensor, labels: torch.Te
     ok = (pred == labels.cpu()).float()
     per = [ok[labels == d].mean().item() if (labels == d).any() else math.nan for d in range(NUM_CLASSES)]
     return {"label_accuracy": ok.mean().item(), "per_digit": per}
+
+
+def nearest_neighbours(queries: torch.Tensor, pool: torch.Tensor, batch_size: int = 5000):
+    """For each query image, the index of and pixel distance to its nearest image in ``pool``
+    (both in [0, 1] or uint8). Answers "does the generator copy its training digits?"."""
+    q = _check_images(queries, "queries").flatten(1)
+    best_d = torch.full((q.shape[0],), float("inf"))
+    best_i = torch.zeros(q.shape[0], dtype=torch.long)
+    for i in range(0, pool.shape[0], batch_size):
+        p = _check_images(pool[i:i + batch_size], "pool").flatten(1)
+        d, j = torch.cdist(q, p).min(1)
+        better = d < best_d
+        best_d[better], best_i[better] = d[better], j[better] + i
+    return best_i, best_d
+
+
+def cleanest_per_class(images: torch.Tensor, probs: torch.Tensor, per_class: int = 10) -> list[torch.Tensor]:
+    """For each digit, the ``per_class`` images the classifier is most sure of (fewer if there are fewer)."""
+    conf, label = probs.max(1)
+    rows = []
+    for d in range(NUM_CLASSES):
+        idx = (label == d).nonzero().flatten()
+        rows.append(images[idx[conf[idx].argsort(descending=True)[:per_class]]])
+    return rows
+
+
+def discriminator_scores(discriminator: nn.Module, images: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
+    """D's probability that each image (in [0, 1]) is real, ``(N,)``; D sees it in [-1, 1] as in training."""
+    return _in_batches(discriminator, lambda x: torch.sigmoid(discriminator(x * 2 - 1)), images, batch_size)

@@ -22,9 +22,14 @@ def _check_int(name, value, low=1, high=None):
         raise ValueError(f"{name} must be an integer {rng}, got {value!r}")
 
 
-def _check_input(name: str, x, trailing: tuple, what: str):
+def _check_input(name: str, x, trailing: tuple, what: str, module: nn.Module | None = None):
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{name}: expected a torch.Tensor of shape {what}, got {type(x).__name__}")
+    if module is not None:
+        p = next(module.parameters(), None)
+        if p is not None and p.device != x.device:
+            raise ValueError(f"{name}: expected a tensor on {p.device} (where the model is), got one on {x.device}; "
+                             f"move it with .to({str(p.device)!r})")
     if not x.is_floating_point():
         raise TypeError(f"{name}: expected a floating-point tensor, got {x.dtype}; convert with .float()")
     if x.ndim != len(trailing) + 1 or tuple(x.shape[1:]) != trailing:
@@ -37,7 +42,7 @@ def _check_input(name: str, x, trailing: tuple, what: str):
 class Decoder(nn.Module):
     """MLP decoder: latent vector ``(N, latent_dim)`` -> image ``(N, 1, 28, 28)`` in [0, 1]."""
 
-    def __init__(self, latent_dim: int = 8, hidden: int = 512):
+    def __init__(self, latent_dim: int = 8, hidden: int = 1024):
         super().__init__()
         _check_int("latent_dim", latent_dim)
         _check_int("hidden", hidden)
@@ -49,7 +54,7 @@ class Decoder(nn.Module):
         )
 
     def logits(self, z: torch.Tensor) -> torch.Tensor:
-        _check_input("Decoder input z", z, (self.latent_dim,), f"(N, {self.latent_dim})")
+        _check_input("Decoder input z", z, (self.latent_dim,), f"(N, {self.latent_dim})", self)
         return self.net(z).view(-1, *IMAGE_SHAPE)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
@@ -59,7 +64,7 @@ class Decoder(nn.Module):
 class Encoder(nn.Module):
     """MLP encoder: image ``(N, 1, 28, 28)`` in [0, 1] -> ``(mu, logvar)``, each ``(N, latent_dim)``."""
 
-    def __init__(self, latent_dim: int = 8, hidden: int = 512):
+    def __init__(self, latent_dim: int = 8, hidden: int = 1024):
         super().__init__()
         self.net = nn.Sequential(
             nn.Flatten(),                                              # (N, 784)
@@ -76,7 +81,7 @@ class Encoder(nn.Module):
 class VAE(nn.Module):
     """Variational autoencoder whose ``decoder`` half is the kit's :class:`Decoder`."""
 
-    def __init__(self, latent_dim: int = 8, hidden: int = 512):
+    def __init__(self, latent_dim: int = 8, hidden: int = 1024):
         super().__init__()
         _check_int("latent_dim", latent_dim)
         self.latent_dim, self.hidden = latent_dim, hidden
@@ -84,7 +89,7 @@ class VAE(nn.Module):
         self.decoder = Decoder(latent_dim, hidden)
 
     def forward(self, x):
-        _check_input("VAE input x", x, IMAGE_SHAPE, "(N, 1, 28, 28)")
+        _check_input("VAE input x", x, IMAGE_SHAPE, "(N, 1, 28, 28)", self)
         mu, logvar = self.encoder(x)
         z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)  # reparameterisation trick
         return self.decoder.logits(z), mu, logvar
@@ -123,7 +128,7 @@ class Generator(nn.Module):
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         if isinstance(z, torch.Tensor) and z.ndim == 4 and tuple(z.shape[2:]) == (1, 1):
             z = z.flatten(1)
-        _check_input("Generator input z", z, (self.noise_dim,), f"(N, {self.noise_dim})")
+        _check_input("Generator input z", z, (self.noise_dim,), f"(N, {self.noise_dim})", self)
         return self.net(z[:, :, None, None])
 
 
@@ -156,7 +161,7 @@ class Discriminator(nn.Module):
         self.head = sn(nn.Linear(top * 49, 1))  # (N, 1) logit
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        _check_input("Discriminator input x", x, IMAGE_SHAPE, "(N, 1, 28, 28)")
+        _check_input("Discriminator input x", x, IMAGE_SHAPE, "(N, 1, 28, 28)", self)
         return self.head(self.features(x)).view(-1)
 
 
@@ -191,7 +196,7 @@ class Classifier(nn.Module):
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(f, NUM_CLASSES))  # (N, 10) logits
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        _check_input("Classifier input x", x, IMAGE_SHAPE, "(N, 1, 28, 28)")
+        _check_input("Classifier input x", x, IMAGE_SHAPE, "(N, 1, 28, 28)", self)
         return self.body((x - MNIST_MEAN) / MNIST_STD)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -224,5 +229,5 @@ class LatentCodePredictor(nn.Module):
             raise ValueError(f"labels must be digits in [0, 9], got values in [{int(labels.min())}, {int(labels.max())}]")
         if eps is None:
             eps = torch.randn(labels.shape[0], self.eps_dim, device=labels.device)
-        _check_input("LatentCodePredictor eps", eps, (self.eps_dim,), f"(N, {self.eps_dim})")
+        _check_input("LatentCodePredictor eps", eps, (self.eps_dim,), f"(N, {self.eps_dim})", self)
         return self.net(torch.cat([self.embed(labels.long()), eps], dim=1))

@@ -8,3 +8,8 @@ MODELS_DIR = REPO_ROOT / "models"
 OUTPUTS_DIR = REPO_ROOT / "outputs"
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 MANIFEST_PATH = MODELS_DIR / "manifest.json"
+
+# The kit's public repository: the Colab badges in the README and the notebooks' setup cells use it
+# (a test keeps them in step with this line).
+REPO_URL = "https://github.com/mnist-gan-kit/mnist-gan-kit"
+README_PATH = REPO_ROOT / "README.md"

@@ -129,3 +129,65 @@ def save_animation(frames: Sequence, path, duration_ms: int = 400) -> Path:
         raise ValueError("save_animation needs at least one frame")
     images[0].save(path, save_all=True, append_images=images[1:], duration=duration_ms, loop=0)
     return path
+
+
+def show_predictions(images: torch.Tensor, probs: torch.Tensor, nrow: int = 10, title: str | None = None,
+                     threshold: float = 0.9):
+    """Images with the classifier's label and confidence above each; red when not recognised
+    (top probability below ``threshold``)."""
+    conf, label = probs.max(1)
+    titles = [f"{int(l)} ({c:.2f})" for l, c in zip(label, conf)]
+    colors = ["black" if c >= threshold else "red" for c in conf]
+    return show_grid(images, nrow=nrow, titles=titles, title_colors=colors, title=title)
+
+
+def plot_score_histograms(scores: dict, title="Discriminator: probability 'real'"):
+    """Overlaid histograms, e.g. ``{'real test digits': s_real, 'generated': s_fake}``."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3))
+    for name, s in scores.items():
+        ax.hist(np.asarray(s), bins=40, range=(0, 1), alpha=0.6, label=name)
+    ax.set_xlabel("D(x)"), ax.set_ylabel("count"), ax.set_title(title), ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def plot_bars(values, labels=None, ylabel="", title="", ylim=None, reference=None):
+    import matplotlib.pyplot as plt
+
+    values = np.asarray(values, dtype=float)
+    fig, ax = plt.subplots(figsize=(6, 3))
+    ax.bar(range(len(values)), values)
+    ax.set_xticks(range(len(values)), labels if labels is not None else range(len(values)))
+    if reference is not None:
+        ax.axhline(reference, color="gray", ls="--", lw=1)
+    if ylim:
+        ax.set_ylim(*ylim)
+    ax.set_ylabel(ylabel), ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+class LiveGrid:
+    """A notebook callback for ``train_gan(on_epoch_end=...)``: shows the fixed-noise grid after each
+    epoch, updated in place (one output, not one per epoch). Outside a notebook it does nothing."""
+
+    def __init__(self, nrow: int = 8):
+        self.nrow, self.handle = nrow, None
+
+    def __call__(self, epoch, grid, history, generator=None):
+        try:
+            from IPython.display import display
+        except ImportError:
+            return
+        import matplotlib.pyplot as plt
+
+        fig = show_grid(grid, nrow=self.nrow, value_range=(-1, 1), scale=0.8,
+                        title=f"epoch {epoch + 1}: loss_D {history['loss_D'][-1]:.3f}, "
+                              f"loss_G {history['loss_G'][-1]:.3f}")
+        if self.handle is None:
+            self.handle = display(fig, display_id=True)
+        else:
+            self.handle.update(fig)
+        plt.close(fig)

@@ -95,6 +95,7 @@ def pretrain(names=ORDER, models_dir=MODELS_DIR, seed: int = 0, device=None, res
     def save(name, model, seconds, cfg, metrics):
         manifest["models"][name] = _entry(name, model, models_dir, command, seed, seconds, device,
                                           dataclasses.asdict(cfg) if cfg else None, metrics)
+        manifest["models"][name]["evaluation_seconds"] = round(time.time() - t0 - seconds, 1)
         write_manifest(manifest, manifest_path)  # after every model: an interrupted rebuild loses nothing
         print(f"[pretrain] {name}: {metrics_summary(metrics)} ({seconds:.0f} s)", flush=True)
 
@@ -142,8 +143,14 @@ def pretrain(names=ORDER, models_dir=MODELS_DIR, seed: int = 0, device=None, res
                  {"label_accuracy": acc["label_accuracy"], "per_digit_accuracy": acc["per_digit"],
                   "variety_ratio": variety, "min_variety_ratio": min(variety), "bank_sizes": result.bank_sizes,
                   "recognised_rate": ev.recognised_rate(ev.predict_proba(C, images))})
-    manifest["last_rebuild"] = {"models": list(names), "seconds": round(time.time() - t_all, 1),
-                                "machine": _machine(device), "command": command, "quick": quick}
+    record = {"models": list(names), "seconds": round(time.time() - t_all, 1), "machine": _machine(device),
+              "command": command, "quick": quick, "date": time.strftime("%Y-%m-%d")}
+    rebuilds = manifest.setdefault("rebuilds", [])
+    if "last_rebuild" in manifest:  # the older single-record form
+        rebuilds.append(manifest.pop("last_rebuild"))
+    rebuilds.append(record)  # every invocation, newest last
+    manifest["rebuild_seconds_estimate"] = round(sum(e.get("training_seconds", 0) + e.get("evaluation_seconds", 0)
+                                                     for k, e in manifest["models"].items() if k != "discriminator"), 1)
     write_manifest(manifest, manifest_path)
     return manifest
 

@@ -1,5 +1,3 @@
-import os
-import zipfile
 
 import pytest
 import torch

@@ -1,5 +1,4 @@
 import gzip
-import hashlib
 import io
 import pickle
 import zipfile

@@ -7,10 +7,9 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from ..data import MNISTBatches, load_mnist
+from ..data import MNISTBatches
 from ..models import Classifier
-from .engine import (BaseConfig, Run, check_positive_int, check_range, pick_device, progress_bar, seed_everything,
-                     set_threads, subset)
+from .engine import (BaseConfig, Run, check_positive_int, check_range, prepare, progress_bar)
 
 
 @dataclasses.dataclass
@@ -44,12 +43,7 @@ class ClassifierResult:
 
 def train_classifier(config: ClassifierConfig | None = None, data=None, **overrides) -> ClassifierResult:
     """Train the CNN classifier on the MNIST training set (``data``: optional ``(images, labels)``)."""
-    config = dataclasses.replace(config, **overrides) if config else ClassifierConfig(**overrides)
-    set_threads()
-    device = pick_device(config.device)
-    seed_everything(config.seed)
-    images, labels = data if data is not None else load_mnist("train")
-    images, labels = subset(images, labels, config.train_size)
+    config, device, images, labels = prepare(ClassifierConfig, config, overrides, data)
     batches = MNISTBatches(images, labels, config.batch_size, rotation=config.rotation, value_range=(0, 1),
                            device=device, seed=config.seed)
     steps = min(len(batches), config.max_steps_per_epoch or len(batches))

@@ -213,8 +213,19 @@ class Run:
                 f"the model's output (Tanh needs [-1, 1]), then resume=True or overwrite=True.")
 
 
-def subset(images: torch.Tensor, labels: torch.Tensor, n: int | None):
-    return (images, labels) if n is None else (images[:n], labels[:n])
+def prepare(config_cls, config, overrides: dict, data=None):
+    """What every loop does first: the config (with overrides, validated), threads, device, seed, and the
+    training data ``(images, labels)`` (default: the MNIST training set, cut to ``train_size``)."""
+    from ..data import load_mnist
+
+    config = dataclasses.replace(config, **overrides) if config else config_cls(**overrides)
+    set_threads()
+    device = pick_device(config.device)
+    seed_everything(config.seed)
+    images, labels = data if data is not None else load_mnist("train")
+    if config.train_size is not None:
+        images, labels = images[:config.train_size], labels[:config.train_size]
+    return config, device, images, labels
 
 
 def progress_bar(iterable, total: int, desc: str, enabled: bool):

@@ -11,10 +11,10 @@ import torch
 import torch.nn.functional as F
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from ..data import MNISTBatches, load_mnist
+from ..data import MNISTBatches
 from ..models import Discriminator, Generator
-from .engine import (BaseConfig, Run, check_betas, check_positive_float, check_positive_int, check_range, epoch_generator, pick_device,
-                     progress_bar, seed_everything, set_threads, subset)
+from .engine import (BaseConfig, Run, check_betas, check_positive_float, check_positive_int, check_range,
+                     epoch_generator, prepare, progress_bar)
 
 
 @dataclasses.dataclass
@@ -38,6 +38,7 @@ class GANConfig(BaseConfig):
     lr_D: float | None = None      # D's learning rate when it differs from G's (two time-scale)
     grid_size: int = 64            # fixed-noise samples drawn each epoch
     init_from: str | None = None   # a models/ folder (or one holding generator.pth) to start from
+    monitor_classes: bool = True   # report fixed-noise samples collapsing onto 1-2 digits (uses models/classifier.pth)
 
     def validate(self) -> None:
         super().validate()
@@ -79,12 +80,7 @@ def train_gan(config: GANConfig | None = None, data=None,
     """
     from ..plotting import save_grid
 
-    config = dataclasses.replace(config, **overrides) if config else GANConfig(**overrides)
-    set_threads()
-    device = pick_device(config.device)
-    seed_everything(config.seed)
-    images, labels = data if data is not None else load_mnist("train")
-    images, labels = subset(images, labels, config.train_size)
+    config, device, images, labels = prepare(GANConfig, config, overrides, data)
     batches = MNISTBatches(images, labels, config.batch_size, rotation=config.rotation, value_range=(-1, 1),
                            device=device, seed=config.seed)
 
@@ -103,6 +99,7 @@ def train_gan(config: GANConfig | None = None, data=None,
     start = run.start()
     z_fixed = fixed_noise(config).to(device)
     grids = [p for p in sorted(run.dir.glob("epoch_*.png"))][:start]
+    judge = _monitor_classifier(device) if config.monitor_classes else None
 
     for epoch in range(start, config.epochs):
         G.train(), D.train()
@@ -111,34 +108,13 @@ def train_gan(config: GANConfig | None = None, data=None,
         bar = progress_bar(zip(range(steps), batches.epoch(epoch)), steps, f"epoch {epoch + 1}/{config.epochs}",
                            config.progress)
         for step, (real, _) in bar:
-            b = real.shape[0]
-            z = torch.randn(b, config.noise_dim, generator=g).to(device)   # (B, noise_dim)
-            fake = G(z)                                                      # (B, 1, 28, 28)
-
-            # (1) Update D: maximise log D(x) + log(1 - D(G(z)))
-            opt_D.zero_grad(set_to_none=True)
-            d_real = D(real)                                                 # (B,) logits
-            d_fake = D(fake.detach())
-            loss_D = (F.binary_cross_entropy_with_logits(d_real, torch.full_like(d_real, config.real_label))
-                      + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake)))
-            loss_D.backward()
-            opt_D.step()
-
-            # (2) Update G: maximise log D(G(z)) (the non-saturating loss)
-            opt_G.zero_grad(set_to_none=True)
-            D.requires_grad_(False)  # no D gradients needed here: saves a third of D's backward
-            d_gen = D(fake)
-            loss_G = F.binary_cross_entropy_with_logits(d_gen, torch.ones_like(d_gen))
-            loss_G.backward()
-            D.requires_grad_(True)
-            opt_G.step()
+            z = torch.randn(real.shape[0], config.noise_dim, generator=g).to(device)   # (B, noise_dim)
+            stats = gan_step(G, D, opt_G, opt_D, real, z, config.real_label)
             for sc in scheds.values():
                 sc.step()
             if config.ema_decay > 0:
                 G_ema.update_parameters(G)
 
-            stats = {"loss_D": loss_D.item(), "loss_G": loss_G.item(),
-                     "D_x": torch.sigmoid(d_real).mean().item(), "D_G_z": torch.sigmoid(d_fake).mean().item()}
             run.check_finite(epoch - 1, step, loss_D=stats["loss_D"], loss_G=stats["loss_G"])
             run.log(**{f"step_{k}": v for k, v in stats.items()})
             for k, v in stats.items():
@@ -155,12 +131,40 @@ def train_gan(config: GANConfig | None = None, data=None,
         path = save_grid(grid, run.dir / f"epoch_{epoch + 1:03d}.png", value_range=(-1, 1))
         grids.append(path)
         _warn_if_collapsed(grid, epoch)
+        if judge is not None:
+            run.log(fixed_noise_top2_share=_warn_if_classes_collapsed(grid, judge, epoch))
         run.end_epoch(epoch)
         if on_epoch_end is not None:
             on_epoch_end(epoch, grid, run.history, sampler)
 
     final = G_ema.module if config.ema_decay > 0 else G
     return GANResult(final.eval(), D.eval(), run.history, run.dir, grids)
+
+
+def gan_step(G, D, opt_G, opt_D, real: torch.Tensor, z: torch.Tensor, real_label: float = 1.0) -> dict:
+    """One DCGAN update of D then G on a batch of real images ``(B, 1, 28, 28)`` in [-1, 1] and noise
+    ``z (B, noise_dim)``. Returns the named statistics of the step."""
+    fake = G(z)                                                          # (B, 1, 28, 28)
+
+    # (1) Update D: maximise log D(x) + log(1 - D(G(z)))
+    opt_D.zero_grad(set_to_none=True)
+    d_real = D(real)                                                     # (B,) logits
+    d_fake = D(fake.detach())
+    loss_D = (F.binary_cross_entropy_with_logits(d_real, torch.full_like(d_real, real_label))
+              + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake)))
+    loss_D.backward()
+    opt_D.step()
+
+    # (2) Update G: maximise log D(G(z)) (the non-saturating loss)
+    opt_G.zero_grad(set_to_none=True)
+    D.requires_grad_(False)  # no D gradients needed here: saves part of D's backward
+    d_gen = D(fake)
+    loss_G = F.binary_cross_entropy_with_logits(d_gen, torch.ones_like(d_gen))
+    loss_G.backward()
+    D.requires_grad_(True)
+    opt_G.step()
+    return {"loss_D": loss_D.item(), "loss_G": loss_G.item(),
+            "D_x": torch.sigmoid(d_real).mean().item(), "D_G_z": torch.sigmoid(d_fake).mean().item()}
 
 
 def _warn_if_collapsed(grid: torch.Tensor, epoch: int, threshold: float = 0.25) -> float:
@@ -173,6 +177,30 @@ def _warn_if_collapsed(grid: torch.Tensor, epoch: int, threshold: float = 0.25) 
                       f"digits'): a sign of mode collapse. Try a lower lr, betas=(0.5, 0.999), or restart with "
                       f"another seed.", RuntimeWarning, stacklevel=3)
     return spread
+
+
+def _monitor_classifier(device):
+    """The pretrained classifier, used only to *watch* training for mode collapse (never to train G)."""
+    from ..checkpoints import CheckpointError, load_pretrained
+    try:
+        return load_pretrained("classifier", device)
+    except (CheckpointError, ValueError, OSError):
+        return None  # no pretrained classifier yet: the pixel-spread check still runs
+
+
+def _warn_if_classes_collapsed(grid: torch.Tensor, classifier, epoch: int, threshold: float = 0.8) -> float:
+    """Share of the fixed-noise samples in their two most common digits; warn when it is >= ``threshold``
+    (a balanced generator puts about 20% there)."""
+    from ..evaluation import class_histogram, predict_proba
+    hist = class_histogram(predict_proba(classifier, ((grid + 1) / 2).clamp(0, 1)))
+    top2 = hist.topk(2)
+    share = float(top2.values.sum())
+    if share >= threshold and grid.shape[0] >= 20:
+        digits = " and ".join(str(int(d)) for d in top2.indices)
+        warnings.warn(f"epoch {epoch + 1}: mode collapse: {share:.0%} of the fixed-noise samples are {digits}s "
+                      f"(balanced: about 20%). Try a lower lr, betas=(0.5, 0.999), or restart with another seed.",
+                      RuntimeWarning, stacklevel=3)
+    return share
 
 
 def _init_from(G, D, folder: str) -> None:
