@@ -109,32 +109,32 @@ def kl_to_uniform(fractions: torch.Tensor) -> float:
     return float((p * (p * NUM_CLASSES).log()).sum())
 
 
-class _Features(nn.Module):
-    """The classifier's penultimate layer as a feature network for torchmetrics."""
+class _Precomputed(nn.Module):
+    """Identity "feature network": lets torchmetrics' FID run on features we computed once."""
 
-    def __init__(self, classifier):
+    def __init__(self, num_features: int):
         super().__init__()
-        self.classifier = classifier
-        self.num_features = classifier.feature_dim
+        self.num_features = num_features
 
     def forward(self, x):
-        return self.classifier.features(x)
+        return x
 
 
-@torch.no_grad()
-def frechet_distance(classifier: nn.Module, images_a: torch.Tensor, images_b: torch.Tensor,
-                     batch_size: int = 1000) -> float:
-    """Fréchet distance between two image sets on the classifier's features (torchmetrics' FID
-    computation with the classifier as feature network; float64 statistics)."""
+def frechet_distance_features(features_a: torch.Tensor, features_b: torch.Tensor) -> float:
+    """Fréchet distance between two sets of feature vectors ``(N, D)`` (torchmetrics' FID computation,
+    float64 statistics)."""
     from torchmetrics.image.fid import FrechetInceptionDistance
 
-    classifier.eval()
-    device = next(classifier.parameters()).device
-    fd = FrechetInceptionDistance(feature=_Features(classifier), input_img_size=(1, 28, 28)).to(device)
-    for imgs, real in ((_check_images(images_a, "images_a"), True), (_check_images(images_b, "images_b"), False)):
-        for i in range(0, imgs.shape[0], batch_size):
-            fd.update(imgs[i:i + batch_size].to(device), real=real)
+    fd = FrechetInceptionDistance(feature=_Precomputed(features_a.shape[1]))
+    fd.update(features_a, real=True)
+    fd.update(features_b, real=False)
     return float(fd.compute())
+
+
+def frechet_distance(classifier: nn.Module, images_a: torch.Tensor, images_b: torch.Tensor,
+                     batch_size: int = 1000) -> float:
+    """Fréchet distance between two image sets on the classifier's penultimate features."""
+    return frechet_distance_features(features(classifier, images_a, batch_size), features(classifier, images_b, batch_size))
 
 
 def pairwise_distance(images: torch.Tensor) -> float:
@@ -155,8 +155,11 @@ def s0_s1(classifier: nn.Module, real: torch.Tensor, real_labels: torch.Tensor, 
 
 def evaluate_images(classifier: nn.Module, fake: torch.Tensor, real_test: torch.Tensor,
                     real_train: torch.Tensor | None = None) -> dict:
-    """Every figure of generated digits ``fake`` against the real test digits (all in [0, 1] or uint8)."""
-    probs = predict_proba(classifier, fake)
+    """Every figure of generated digits ``fake`` against the real test digits (all in [0, 1] or uint8).
+    One pass of the classifier per image set: probabilities come from the same features as the distance."""
+    f_fake, f_test = features(classifier, fake), features(classifier, real_test)
+    with torch.no_grad():
+        probs = torch.softmax(classifier.head.eval()(f_fake.to(next(classifier.parameters()).device)), 1).cpu()
     hist = class_histogram(probs)
     out = {
         "n": int(fake.shape[0]),
@@ -164,10 +167,10 @@ def evaluate_images(classifier: nn.Module, fake: torch.Tensor, real_test: torch.
         "class_fractions": [round(float(v), 4) for v in hist],
         "min_class_fraction": float(hist.min()), "max_class_fraction": float(hist.max()),
         "kl_to_uniform": kl_to_uniform(hist),
-        "frechet_distance": frechet_distance(classifier, real_test, fake),
+        "frechet_distance": frechet_distance_features(f_test, f_fake),
     }
     if real_train is not None:
-        out["frechet_floor"] = frechet_distance(classifier, real_test, real_train)
+        out["frechet_floor"] = frechet_distance_features(f_test, features(classifier, real_train))
         out["frechet_ratio"] = out["frechet_distance"] / max(out["frechet_floor"], 1e-12)
     return out
 
