@@ -136,7 +136,8 @@ def show_predictions(images: torch.Tensor, probs: torch.Tensor, nrow: int = 10, 
     """Images with the classifier's label and confidence above each; red when not recognised
     (top probability below ``threshold``)."""
     conf, label = probs.max(1)
-    titles = [f"{int(l)} ({c:.2f})" for l, c in zip(label, conf)]
+    # Truncate, not round: 0.897 must not read as "0.90" above a digit marked as not recognised.
+    titles = [f"{int(l)} ({int(c * 100) / 100:.2f})" for l, c in zip(label, conf)]
     colors = ["black" if c >= threshold else "red" for c in conf]
     return show_grid(images, nrow=nrow, titles=titles, title_colors=colors, title=title)
 
