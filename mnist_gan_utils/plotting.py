@@ -85,7 +85,10 @@ def plot_losses(history: dict, smooth: int = 20):
     for key, label in (("step_D_x", "D(x)"), ("step_D_G_z", "D(G(z))")):
         if key in history:
             b.plot(sm(history[key]), label=label)
-    b.set_xlabel("step"), b.set_ylabel("probability 'real'"), b.set_ylim(0, 1), b.legend()
+    probabilities = all(0 <= v <= 1 for k in ("step_D_x", "step_D_G_z") for v in history.get(k, []))
+    b.set_xlabel("step"), b.set_ylabel("probability 'real'" if probabilities else "critic score"), b.legend()
+    if probabilities:  # BCE: D outputs probabilities; WGAN-GP: unbounded critic scores
+        b.set_ylim(0, 1)
     b.set_title("Discriminator outputs")
     fig.tight_layout()
     return fig

@@ -16,7 +16,7 @@ from mnist_gan_utils.models import Classifier, Decoder, Generator
 from mnist_gan_utils.training import ClassifierConfig, GANConfig, VAEConfig, train_gan
 
 TINY = dict(g_channels=8, d_channels=8, noise_dim=16, batch_size=32, grid_size=16, progress=False, device="cpu",
-            max_steps_per_epoch=40, train_size=2048)
+            max_steps_per_epoch=80, train_size=4096)
 
 SCRIPT = """
 import sys, time
@@ -37,7 +37,7 @@ def test_sigkill_mid_epoch_then_resume_equals_uninterrupted(tmp_path):
     while not (run.parent / "done_0").exists():
         assert proc.poll() is None and time.time() < deadline, "the training subprocess ended early"
         time.sleep(0.05)
-    time.sleep(0.5)  # well inside the second epoch
+    time.sleep(0.1)  # inside the second epoch (80 steps take well over 0.1 s)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert not (run.parent / "done_1").exists(), "killed too late to test a mid-epoch interruption"

@@ -129,3 +129,25 @@ def test_pick_device():
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="CUDA is not available"):
             pick_device("cuda")
+
+
+def test_gradient_penalty_is_zero_for_a_unit_lipschitz_linear_critic():
+    from mnist_gan_utils.training.gan import gradient_penalty
+    w = torch.randn(784)
+    w = w / w.norm()
+
+    def critic(x):
+        return x.flatten(1) @ w
+    real, fake = torch.rand(4, 1, 28, 28), torch.rand(4, 1, 28, 28)
+    assert gradient_penalty(critic, real, fake, torch.rand(4)).item() < 1e-10
+    assert gradient_penalty(lambda x: 3 * critic(x), real, fake, torch.rand(4)).item() == pytest.approx(4.0, rel=1e-5)
+
+
+def test_wgan_gp_option_trains_and_checks_its_settings(tmp_path, small_data):
+    r = train_gan(GANConfig(epochs=1, max_steps_per_epoch=3, loss="wgan-gp", d_norm="none", n_critic=2,
+                            betas=(0.0, 0.9), run_dir=str(tmp_path / "w"), **TINY_GAN), data=small_data)
+    assert all(math.isfinite(v) for v in r.history["step_loss_D"] + r.history["step_loss_G"])
+    with pytest.raises(ValueError, match="BatchNorm"):
+        GANConfig(loss="wgan-gp", d_norm="batch")
+    with pytest.raises(ValueError, match="loss"):
+        GANConfig(loss="hinge")

@@ -167,9 +167,12 @@ class Run:
         ckpt = load_checkpoint(self.checkpoint_path)
         if not isinstance(ckpt, dict) or ckpt.get("kind") != self.kind:
             raise CheckpointError(f"{self.checkpoint_path} is not a {self.kind} training checkpoint")
-        old, new = ckpt["config"], self.config.to_dict()
-        changed = {k: (old.get(k), v) for k, v in new.items()
-                   if k not in self.config.RESUMABLE_CHANGES and old.get(k) != v}
+        new = self.config.to_dict()
+        # A setting the checkpoint does not name (added to the kit later) had its default value then.
+        defaults = {f.name: f.default for f in dataclasses.fields(self.config)}
+        old = {k: ckpt["config"].get(k, list(defaults[k]) if isinstance(defaults[k], tuple) else defaults[k])
+               for k in new}
+        changed = {k: (old[k], v) for k, v in new.items() if k not in self.config.RESUMABLE_CHANGES and old[k] != v}
         if changed:
             raise ValueError(f"cannot resume {self.checkpoint_path}: these settings differ from the interrupted run "
                              f"(old, new): {changed}. Use the same settings, or overwrite=True to start over.")

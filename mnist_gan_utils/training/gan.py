@@ -38,6 +38,9 @@ class GANConfig(BaseConfig):
     lr_D: float | None = None      # D's learning rate when it differs from G's (two time-scale)
     grid_size: int = 64            # fixed-noise samples drawn each epoch
     init_from: str | None = None   # a models/ folder (or one holding generator.pth) to start from
+    loss: str = "bce"              # 'bce' (DCGAN) or 'wgan-gp' (Wasserstein critic with gradient penalty)
+    n_critic: int = 5              # wgan-gp: critic updates per generator update
+    gp_weight: float = 10.0        # wgan-gp: weight of the gradient penalty
     monitor_classes: bool = True   # report fixed-noise samples collapsing onto 1-2 digits (uses models/classifier.pth)
 
     def validate(self) -> None:
@@ -54,6 +57,13 @@ class GANConfig(BaseConfig):
             raise ValueError(f"d_norm must be 'batch', 'spectral' or 'none', got {self.d_norm!r}")
         if self.lr_D is not None:
             check_positive_float("lr_D", self.lr_D)
+        if self.loss not in ("bce", "wgan-gp"):
+            raise ValueError(f"loss must be 'bce' or 'wgan-gp', got {self.loss!r}")
+        check_positive_int("n_critic", self.n_critic, high=100)
+        check_range("gp_weight", self.gp_weight, 0.0, 1e6)
+        if self.loss == "wgan-gp" and self.d_norm == "batch":
+            raise ValueError("loss='wgan-gp' needs d_norm='none' or 'spectral': BatchNorm mixes the examples of a "
+                             "batch, so the per-example gradient penalty would be wrong")
 
 
 @dataclasses.dataclass
@@ -109,7 +119,10 @@ def train_gan(config: GANConfig | None = None, data=None,
                            config.progress)
         for step, (real, _) in bar:
             z = torch.randn(real.shape[0], config.noise_dim, generator=g).to(device)   # (B, noise_dim)
-            stats = gan_step(G, D, opt_G, opt_D, real, z, config.real_label)
+            if config.loss == "bce":
+                stats = gan_step(G, D, opt_G, opt_D, real, z, config.real_label)
+            else:
+                stats = wgan_gp_step(G, D, opt_G, opt_D, real, z, config.n_critic, config.gp_weight, g)
             for sc in scheds.values():
                 sc.step()
             if config.ema_decay > 0:
@@ -165,6 +178,37 @@ def gan_step(G, D, opt_G, opt_D, real: torch.Tensor, z: torch.Tensor, real_label
     opt_G.step()
     return {"loss_D": loss_D.item(), "loss_G": loss_G.item(),
             "D_x": torch.sigmoid(d_real).mean().item(), "D_G_z": torch.sigmoid(d_fake).mean().item()}
+
+
+def gradient_penalty(D, real: torch.Tensor, fake: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+    """WGAN-GP's penalty: mean over examples of (||grad_x D(x_hat)|| - 1)^2, with x_hat on the line
+    between each real and fake image (``eps (B,)`` in [0, 1]). Computed per example, so the critic
+    must not mix examples (no BatchNorm)."""
+    x_hat = (eps.view(-1, 1, 1, 1) * real + (1 - eps.view(-1, 1, 1, 1)) * fake).requires_grad_(True)
+    grad, = torch.autograd.grad(D(x_hat).sum(), x_hat, create_graph=True)
+    return ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
+
+
+def wgan_gp_step(G, D, opt_G, opt_D, real, z, n_critic: int, gp_weight: float, generator=None) -> dict:
+    """``n_critic`` critic updates (fresh noise each) then one generator update, the WGAN-GP way.
+    ``D_x`` and ``D_G_z`` are then mean critic scores, not probabilities."""
+    for i in range(n_critic):
+        zi = z if i == 0 else torch.randn(z.shape, generator=generator).to(z.device)
+        fake = G(zi).detach()
+        opt_D.zero_grad(set_to_none=True)
+        d_real, d_fake = D(real), D(fake)
+        eps = torch.rand(real.shape[0], generator=generator).to(real.device)
+        loss_D = d_fake.mean() - d_real.mean() + gp_weight * gradient_penalty(D, real, fake, eps)
+        loss_D.backward()
+        opt_D.step()
+    opt_G.zero_grad(set_to_none=True)
+    D.requires_grad_(False)
+    loss_G = -D(G(z)).mean()
+    loss_G.backward()
+    D.requires_grad_(True)
+    opt_G.step()
+    return {"loss_D": loss_D.item(), "loss_G": loss_G.item(), "D_x": d_real.mean().item(),
+            "D_G_z": d_fake.mean().item()}
 
 
 def _warn_if_collapsed(grid: torch.Tensor, epoch: int, threshold: float = 0.25) -> float:
