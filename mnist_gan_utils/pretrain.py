@@ -123,9 +123,8 @@ def pretrain(names=ORDER, models_dir=MODELS_DIR, seed: int = 0, device=None, res
             seconds = time.time() - t0
             save(name, result.generator, seconds, cfg,
                  ev.evaluate_generator(result.generator, classifier(), n_eval, seed + 1, x_test_eval, x_train))
-            d_real = torch.sigmoid(_logits(result.discriminator, x_test_eval.float().div(255).unsqueeze(1) * 2 - 1))
-            fake = ev.sample(result.generator, n_eval, seed + 2) * 2 - 1
-            d_fake = torch.sigmoid(_logits(result.discriminator, fake))
+            d_real = ev.discriminator_scores(result.discriminator, x_test_eval)
+            d_fake = ev.discriminator_scores(result.discriminator, ev.sample(result.generator, n_eval, seed + 2))
             save("discriminator", result.discriminator, seconds, cfg,
                  {"mean_D_x_test": d_real.mean().item(), "mean_D_G_z": d_fake.mean().item()})
         elif name == "latent_code_predictor":
@@ -153,13 +152,6 @@ def pretrain(names=ORDER, models_dir=MODELS_DIR, seed: int = 0, device=None, res
                                                      for k, e in manifest["models"].items() if k != "discriminator"), 1)
     write_manifest(manifest, manifest_path)
     return manifest
-
-
-@torch.no_grad()
-def _logits(D, x):
-    D.eval()
-    device = next(D.parameters()).device
-    return torch.cat([D(x[i:i + 1000].to(device)).cpu() for i in range(0, x.shape[0], 1000)])
 
 
 def metrics_summary(m: dict) -> str:
