@@ -147,8 +147,7 @@ def write_manifest(manifest: dict, path: str | os.PathLike = MANIFEST_PATH) -> N
 def model_classes() -> dict[str, type]:
     from . import models as m
     return {"decoder": m.Decoder, "generator": m.Generator, "discriminator": m.Discriminator,
-            "classifier": m.Classifier, "latent_code_predictor": m.LatentCodePredictor,
-            "conditional_generator": getattr(m, "ConditionalGenerator", None)}
+            "classifier": m.Classifier, "latent_code_predictor": m.LatentCodePredictor}
 
 
 def load_pretrained(name: str, device="cpu", models_dir: str | os.PathLike = MODELS_DIR, verify: bool = True) -> nn.Module:
@@ -160,10 +159,7 @@ def load_pretrained(name: str, device="cpu", models_dir: str | os.PathLike = MOD
     if name not in entries:
         raise ValueError(f"unknown pretrained model {name!r}; the manifest lists {sorted(entries)}")
     entry = entries[name]
-    cls = model_classes().get(name)
-    if cls is None:
-        raise ValueError(f"no model class for {name!r}")
-    model = cls(**entry.get("config", {}))
+    model = model_classes()[name](**entry.get("config", {}))
     load_state_dict(model, models_dir / entry["file"], map_location=device,
                     expected_sha256=entry["sha256"] if verify else None)
     return model.to(device).eval()

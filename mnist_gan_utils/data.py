@@ -288,6 +288,3 @@ class MNISTBatches:
             idx = order[i * self.batch_size:(i + 1) * self.batch_size]
             x = rotate_batch(self.images[idx], self.rotation, g)
             yield x * (hi - lo) + lo, self.labels[idx]
-
-    def __iter__(self):
-        return self.epoch(0)
