@@ -77,6 +77,72 @@ def compute_bound(images):
         yield x
 
 
+# ---------------------------------------------------------------------------------------------
+# The training step itself: variants of the same step on the same in-memory batch
+# ---------------------------------------------------------------------------------------------
+def _step_variant(name: str, steps: int) -> float:
+    """Images/s of ``gan_step`` (batch 128, in-memory batch) under one CPU setting."""
+    import contextlib
+    G, D, opt_G, opt_D, nz = _models()
+    x = torch.rand(BATCH, 1, 28, 28) * 2 - 1
+    ctx = contextlib.nullcontext()
+    if name == "channels_last":
+        G, D = G.to(memory_format=torch.channels_last), D.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
+    elif name == "bfloat16 autocast":
+        ctx = torch.autocast("cpu", dtype=torch.bfloat16)
+    elif name == "torch.compile":
+        G, D = torch.compile(G), torch.compile(D)
+    elif name == "flush denormals":
+        torch.set_flush_denormal(True)
+    g = torch.Generator().manual_seed(0)
+    try:
+        with ctx:
+            for _ in range(3):  # warm-up (and compilation)
+                gan_step(G, D, opt_G, opt_D, x, torch.randn(BATCH, nz, generator=g))
+            t = time.perf_counter()
+            for _ in range(steps):
+                gan_step(G, D, opt_G, opt_D, x, torch.randn(BATCH, nz, generator=g))
+            return steps * BATCH / (time.perf_counter() - t)
+    finally:
+        torch.set_flush_denormal(False)
+
+
+STEP_VARIANTS = ("eager (reference)", "channels_last", "flush denormals", "torch.compile", "bfloat16 autocast")
+
+
+def step_variants(steps: int, repeats: int, slow: bool) -> list[tuple[str, float]]:
+    """Each variant measured ``repeats`` times in turns (best kept); the slow ones (compile takes a minute to
+    warm up, bfloat16 without AVX512-BF16 hardware is emulated) once with few steps unless ``slow``."""
+    best = dict.fromkeys(STEP_VARIANTS, 0.0)
+    for _ in range(repeats):
+        for name in STEP_VARIANTS[:3]:
+            best[name] = max(best[name], _step_variant(name, steps))
+    for name in STEP_VARIANTS[3:]:
+        best[name] = _step_variant(name, steps if slow else 5)
+    return list(best.items())
+
+
+def notebook_times(include_training: bool) -> list[tuple[str, float]]:
+    """Wall seconds of each notebook run top to bottom with its default parameters (papermill, a fresh
+    kernel each, kernel start included), from a temporary folder. 02 trains for minutes: only on request."""
+    import tempfile
+
+    import papermill as pm
+    from mnist_gan_utils.paths import NOTEBOOKS_DIR
+    out = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for nb in sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb")):
+            if nb.name.startswith("02") and not include_training:
+                continue
+            params = {"RUN_DIR": "bench_notebook_gan", "OVERWRITE": True} if nb.name.startswith("02") else {}
+            t = time.perf_counter()
+            pm.execute_notebook(str(nb), str(Path(tmp) / nb.name), parameters=params, kernel_name="python3",
+                                cwd=tmp, progress_bar=False)
+            out.append((nb.name, time.perf_counter() - t))
+    return out
+
+
 def sampling_throughput(n: int = 2000) -> float:
     G = _models()[0].eval()
     sample(G, 100)
@@ -90,6 +156,9 @@ def main(argv=None) -> int:
     ap.add_argument("--steps", type=int, default=30, help="timed training steps per measurement")
     ap.add_argument("--repeats", type=int, default=3, help="measurements per row, interleaved; the best is kept")
     ap.add_argument("--out", type=Path, default=REPO_ROOT / "docs" / "benchmarks.md")
+    ap.add_argument("--slow-variants", action="store_true", help="time torch.compile and bfloat16 as long as the rest")
+    ap.add_argument("--notebooks", action="store_true", help="also time every notebook with its defaults except 02")
+    ap.add_argument("--notebooks-with-training", action="store_true", help="... and 02 (a real training run, minutes)")
     args = ap.parse_args(argv)
     set_threads()
     images, labels = load_mnist("train")
@@ -119,10 +188,20 @@ def main(argv=None) -> int:
     kit, pub = rows[1][1], rows[3][1]
     lines += ["", f"Kit data path vs the published data path: **{kit / pub:.2f}×** the throughput "
                   f"(with rotation: {rows[2][1] / pub:.2f}×).", ""]
+    variants = step_variants(args.steps, args.repeats, args.slow_variants)
+    ref = variants[0][1]
+    lines += ["| training step, in-memory batch (CPU settings) | images/s | speed-up over eager |", "| --- | ---: | ---: |"]
+    lines += [f"| {name} | {v:,.0f} | {v / ref:.2f}× |" for name, v in variants]
+    lines += ["", "Every variant runs the same step on the same batch; each run measures them again, so another "
+                  "machine shows its own answer (bfloat16 needs AVX512-BF16 or AMX hardware to pay off).", ""]
     s = sampling_throughput()
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     lines += ["| other | value |", "| --- | ---: |", f"| sampling (generator, eval mode, batches of 500) | {s:,.0f} images/s |",
               f"| peak resident memory of this process | {peak_mib:,.0f} MiB |", ""]
+    if args.notebooks or args.notebooks_with_training:
+        lines += ["| notebook, default parameters (papermill, kernel start included) | seconds |", "| --- | ---: |"]
+        lines += [f"| `{name}` | {sec:.1f} |" for name, sec in notebook_times(args.notebooks_with_training)]
+        lines.append("")
     text = "\n".join(lines)
     print(text)
     args.out.parent.mkdir(parents=True, exist_ok=True)

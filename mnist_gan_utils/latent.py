@@ -23,3 +23,39 @@ def interpolate(z0: torch.Tensor, z1: torch.Tensor, steps: int = 10, method: str
     cos = torch.dot(z0 / z0.norm(), z1 / z1.norm()).clamp(-1 + 1e-7, 1 - 1e-7)
     omega = torch.arccos(cos)
     return (torch.sin((1 - t) * omega) * z0 + torch.sin(t * omega) * z1) / torch.sin(omega)
+
+
+@torch.no_grad()
+def latent_walk(generator, z0: torch.Tensor, z1: torch.Tensor, steps: int = 10, method: str = "slerp",
+                label: int | None = None) -> torch.Tensor:
+    """Images in [0, 1] ``(steps, 1, 28, 28)`` along the path from ``z0`` to ``z1``. A conditional
+    generator keeps the digit ``label`` fixed while the noise (its style) changes."""
+    from .evaluation import sample
+    z = interpolate(z0, z1, steps, method)
+    labels = None
+    if getattr(generator, "conditional", False):
+        if label is None:
+            raise ValueError("a conditional generator needs the digit to draw: pass label=0..9")
+        labels = torch.full((steps,), int(label), dtype=torch.long)
+    return sample(generator, steps, z=z, labels=labels)
+
+
+@torch.no_grad()
+def class_interpolation(generator, z: torch.Tensor, digit_a: int, digit_b: int, steps: int = 10) -> torch.Tensor:
+    """Class interpolation for a ``ConditionalGenerator``: the same noise ``z (noise_dim,)`` (the same
+    style) while the label embedding moves in a straight line from ``digit_a``'s to ``digit_b``'s.
+    Returns images in [0, 1] ``(steps, 1, 28, 28)``; the midpoints show what lies between two classes."""
+    from .evaluation import to_unit
+    if not getattr(generator, "conditional", False):
+        raise TypeError("class interpolation needs a ConditionalGenerator (an unconditional one has no label input)")
+    for name, d in (("digit_a", digit_a), ("digit_b", digit_b)):
+        if not isinstance(d, int) or not 0 <= d <= 9:
+            raise ValueError(f"{name} must be a digit 0..9, got {d!r}")
+    if not isinstance(steps, int) or steps < 2:
+        raise ValueError(f"steps must be an integer >= 2, got {steps!r}")
+    generator.eval()
+    device = next(generator.parameters()).device
+    e = generator.embed(torch.tensor([digit_a, digit_b], device=device))       # (2, embed_dim)
+    t = torch.linspace(0, 1, steps, device=device)[:, None]                      # (steps, 1)
+    embedding = (1 - t) * e[0] + t * e[1]                                        # (steps, embed_dim)
+    return to_unit(generator.decode(z.to(device).expand(steps, -1), embedding), generator).cpu()

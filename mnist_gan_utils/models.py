@@ -98,6 +98,28 @@ class VAE(nn.Module):
 # ---------------------------------------------------------------------------------------------
 # DCGAN at 28x28
 # ---------------------------------------------------------------------------------------------
+def _generator_net(in_dim: int, c: int, deep: bool) -> nn.Sequential:
+    """The DCGAN generator body: ``(N, in_dim, 1, 1)`` -> ``(N, 1, 28, 28)`` in [-1, 1]."""
+    def refine(ch):  # a 3x3 convolution at the same resolution: more capacity, same shape
+        return [nn.Conv2d(ch, ch, 3, 1, 1, bias=False), nn.BatchNorm2d(ch), nn.ReLU(True)] if deep else []
+
+    return nn.Sequential(
+        # (N, in_dim, 1, 1) -> (N, 4c, 7, 7)
+        nn.ConvTranspose2d(in_dim, 4 * c, 7, 1, 0, bias=False), nn.BatchNorm2d(4 * c), nn.ReLU(True),
+        # (N, 4c, 7, 7) -> (N, 2c, 14, 14)
+        nn.ConvTranspose2d(4 * c, 2 * c, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * c), nn.ReLU(True),
+        *refine(2 * c),
+        # (N, 2c, 14, 14) -> (N, 1, 28, 28)
+        nn.ConvTranspose2d(2 * c, 1, 4, 2, 1), nn.Tanh(),
+    )
+
+
+def _flat_noise(z):
+    if isinstance(z, torch.Tensor) and z.ndim == 4 and tuple(z.shape[2:]) == (1, 1):
+        return z.flatten(1)
+    return z
+
+
 class Generator(nn.Module):
     """DCGAN generator: noise ``(N, noise_dim)`` (or ``(N, noise_dim, 1, 1)``) -> image ``(N, 1, 28, 28)``
     in [-1, 1]. Transposed convolutions with BatchNorm and ReLU, ending in Tanh.
@@ -105,31 +127,78 @@ class Generator(nn.Module):
     Sample in ``eval()`` mode: in train mode BatchNorm normalises with the batch's own statistics.
     """
 
+    conditional = False
+
     def __init__(self, noise_dim: int = 64, channels: int = 32, deep: bool = True):
         super().__init__()
         _check_int("noise_dim", noise_dim)
         _check_int("channels", channels)
         self.noise_dim, self.channels, self.deep = noise_dim, channels, deep
-        c = channels
-
-        def refine(ch):  # a 3x3 convolution at the same resolution: more capacity, same shape
-            return [nn.Conv2d(ch, ch, 3, 1, 1, bias=False), nn.BatchNorm2d(ch), nn.ReLU(True)] if deep else []
-
-        self.net = nn.Sequential(
-            # (N, noise_dim, 1, 1) -> (N, 4c, 7, 7)
-            nn.ConvTranspose2d(noise_dim, 4 * c, 7, 1, 0, bias=False), nn.BatchNorm2d(4 * c), nn.ReLU(True),
-            # (N, 4c, 7, 7) -> (N, 2c, 14, 14)
-            nn.ConvTranspose2d(4 * c, 2 * c, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * c), nn.ReLU(True),
-            *refine(2 * c),
-            # (N, 2c, 14, 14) -> (N, 1, 28, 28)
-            nn.ConvTranspose2d(2 * c, 1, 4, 2, 1), nn.Tanh(),
-        )
+        self.net = _generator_net(noise_dim, channels, deep)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        if isinstance(z, torch.Tensor) and z.ndim == 4 and tuple(z.shape[2:]) == (1, 1):
-            z = z.flatten(1)
+        z = _flat_noise(z)
         _check_input("Generator input z", z, (self.noise_dim,), f"(N, {self.noise_dim})", self)
         return self.net(z[:, :, None, None])
+
+
+def _check_labels(name: str, labels, n: int | None = None) -> None:
+    if not isinstance(labels, torch.Tensor) or labels.dtype not in (torch.int64, torch.int32) or labels.ndim != 1:
+        raise TypeError(f"{name} must be an integer tensor of shape (N,), got "
+                        f"{getattr(labels, 'dtype', type(labels).__name__)} {tuple(getattr(labels, 'shape', ()))}")
+    if labels.numel() and (labels.min() < 0 or labels.max() >= NUM_CLASSES):
+        raise ValueError(f"{name} must be digits in [0, 9], got values in [{int(labels.min())}, {int(labels.max())}]")
+    if n is not None and labels.shape[0] != n:
+        raise ValueError(f"{name}: expected one label per image ({n}), got {labels.shape[0]}")
+
+
+class ConditionalGenerator(nn.Module):
+    """Conditional DCGAN generator (cGAN): noise ``(N, noise_dim)`` and digit labels ``(N,)`` -> image
+    ``(N, 1, 28, 28)`` in [-1, 1]. The label is embedded (``embed_dim`` numbers) and joined to the
+    noise; the body is the unconditional :class:`Generator`'s.
+    """
+
+    conditional = True
+
+    def __init__(self, noise_dim: int = 64, channels: int = 32, deep: bool = True, embed_dim: int = 16):
+        super().__init__()
+        _check_int("noise_dim", noise_dim)
+        _check_int("channels", channels)
+        _check_int("embed_dim", embed_dim)
+        self.noise_dim, self.channels, self.deep, self.embed_dim = noise_dim, channels, deep, embed_dim
+        self.embed = nn.Embedding(NUM_CLASSES, embed_dim)                 # (N,) -> (N, embed_dim)
+        self.net = _generator_net(noise_dim + embed_dim, channels, deep)
+
+    def decode(self, z: torch.Tensor, embedding: torch.Tensor) -> torch.Tensor:
+        """Images from noise and label *embeddings* ``(N, embed_dim)``: class interpolation mixes these."""
+        z = _flat_noise(z)
+        _check_input("ConditionalGenerator input z", z, (self.noise_dim,), f"(N, {self.noise_dim})", self)
+        _check_input("ConditionalGenerator embedding", embedding, (self.embed_dim,), f"(N, {self.embed_dim})", self)
+        return self.net(torch.cat([z, embedding], 1)[:, :, None, None])  # (N, noise_dim + embed_dim, 1, 1) in
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        _check_labels("ConditionalGenerator labels", labels, z.shape[0] if isinstance(z, torch.Tensor) else None)
+        return self.decode(z, self.embed(labels.long()))
+
+
+def _discriminator_features(in_channels: int, c: int, norm: str, deep: bool):
+    """The DCGAN discriminator body: ``(N, in_channels, 28, 28)`` -> ``(N, top * 49)`` features."""
+    if norm not in ("batch", "spectral", "none"):
+        raise ValueError(f"norm must be 'batch', 'spectral' or 'none', got {norm!r}")
+    sn = nn.utils.parametrizations.spectral_norm if norm == "spectral" else (lambda m: m)
+    bn = (lambda ch: nn.BatchNorm2d(ch)) if norm == "batch" else (lambda ch: nn.Identity())
+    top = 4 * c if deep else 2 * c
+    features = nn.Sequential(
+        # (N, in_channels, 28, 28) -> (N, c, 14, 14)
+        sn(nn.Conv2d(in_channels, c, 4, 2, 1)), nn.LeakyReLU(0.2, True),
+        # (N, c, 14, 14) -> (N, 2c, 7, 7)
+        sn(nn.Conv2d(c, 2 * c, 4, 2, 1, bias=norm != "batch")), bn(2 * c), nn.LeakyReLU(0.2, True),
+        # deep: (N, 2c, 7, 7) -> (N, 4c, 7, 7)
+        *([sn(nn.Conv2d(2 * c, 4 * c, 3, 1, 1, bias=norm != "batch")), bn(4 * c), nn.LeakyReLU(0.2, True)]
+          if deep else []),
+        nn.Flatten(),  # (N, top * 49)
+    )
+    return features, sn(nn.Linear(top * 49, 1))  # head: (N, 1) logit
 
 
 class Discriminator(nn.Module):
@@ -139,30 +208,50 @@ class Discriminator(nn.Module):
     (numerically stable) and read probabilities as ``torch.sigmoid(D(x))``.
     """
 
+    conditional = False
+
     def __init__(self, channels: int = 32, norm: str = "spectral", deep: bool = True):
         super().__init__()
         _check_int("channels", channels)
-        if norm not in ("batch", "spectral", "none"):
-            raise ValueError(f"norm must be 'batch', 'spectral' or 'none', got {norm!r}")
-        self.channels, self.norm, self.deep = c, _, _ = channels, norm, deep
-        sn = nn.utils.parametrizations.spectral_norm if norm == "spectral" else (lambda m: m)
-        bn = (lambda ch: nn.BatchNorm2d(ch)) if norm == "batch" else (lambda ch: nn.Identity())
-        top = 4 * c if deep else 2 * c
-        self.features = nn.Sequential(
-            # (N, 1, 28, 28) -> (N, c, 14, 14)
-            sn(nn.Conv2d(1, c, 4, 2, 1)), nn.LeakyReLU(0.2, True),
-            # (N, c, 14, 14) -> (N, 2c, 7, 7)
-            sn(nn.Conv2d(c, 2 * c, 4, 2, 1, bias=norm != "batch")), bn(2 * c), nn.LeakyReLU(0.2, True),
-            # deep: (N, 2c, 7, 7) -> (N, 4c, 7, 7)
-            *([sn(nn.Conv2d(2 * c, 4 * c, 3, 1, 1, bias=norm != "batch")), bn(4 * c), nn.LeakyReLU(0.2, True)]
-              if deep else []),
-            nn.Flatten(),  # (N, top * 49)
-        )
-        self.head = sn(nn.Linear(top * 49, 1))  # (N, 1) logit
+        self.channels, self.norm, self.deep = channels, norm, deep
+        self.features, self.head = _discriminator_features(1, channels, norm, deep)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _check_input("Discriminator input x", x, IMAGE_SHAPE, "(N, 1, 28, 28)", self)
         return self.head(self.features(x)).view(-1)
+
+
+class ConditionalDiscriminator(nn.Module):
+    """Conditional DCGAN discriminator: image ``(N, 1, 28, 28)`` in [-1, 1] and labels ``(N,)`` -> one
+    logit per image, so D judges "a real *3*", not just "a real digit".
+
+    The label enters twice: embedded as a 28x28 map joined to the image as a second channel (the
+    classic cGAN), and as a *projection* on D's last features (Miyato & Koyama, 2018):
+    ``logit = head(f) + <embed(y), f>``. Joining alone left a quarter of the samples drawn as the wrong
+    digit after 3 epochs here; the projection makes the label count in every logit.
+    """
+
+    conditional = True
+
+    def __init__(self, channels: int = 32, norm: str = "spectral", deep: bool = True):
+        super().__init__()
+        _check_int("channels", channels)
+        self.channels, self.norm, self.deep = channels, norm, deep
+        self.embed = nn.Embedding(NUM_CLASSES, 28 * 28)                       # (N,) -> (N, 784) label map
+        self.features, self.head = _discriminator_features(2, channels, norm, deep)
+        top = self.head.in_features
+        sn = nn.utils.parametrizations.spectral_norm if norm == "spectral" else (lambda m: m)
+        self.project = sn(nn.Embedding(NUM_CLASSES, top))                     # (N,) -> (N, top * 49)
+        nn.init.normal_(self.project.weight if norm != "spectral" else self.project.parametrizations.weight.original,
+                        std=0.02)
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        _check_input("ConditionalDiscriminator input x", x, IMAGE_SHAPE, "(N, 1, 28, 28)", self)
+        _check_labels("ConditionalDiscriminator labels", labels, x.shape[0])
+        labels = labels.long()
+        label_map = self.embed(labels).view(-1, *IMAGE_SHAPE)                # (N, 1, 28, 28)
+        f = self.features(torch.cat([x, label_map], 1))                       # (N, 2, 28, 28) -> (N, top * 49)
+        return self.head(f).view(-1) + (self.project(labels) * f).sum(1)     # (N,) logits
 
 
 # ---------------------------------------------------------------------------------------------
@@ -222,11 +311,7 @@ class LatentCodePredictor(nn.Module):
         )
 
     def forward(self, labels: torch.Tensor, eps: torch.Tensor | None = None) -> torch.Tensor:
-        if not isinstance(labels, torch.Tensor) or labels.dtype not in (torch.int64, torch.int32) or labels.ndim != 1:
-            raise TypeError(f"labels must be an integer tensor of shape (N,), got "
-                            f"{getattr(labels, 'dtype', type(labels).__name__)} {tuple(getattr(labels, 'shape', ()))}")
-        if labels.numel() and (labels.min() < 0 or labels.max() >= NUM_CLASSES):
-            raise ValueError(f"labels must be digits in [0, 9], got values in [{int(labels.min())}, {int(labels.max())}]")
+        _check_labels("labels", labels)
         if eps is None:
             eps = torch.randn(labels.shape[0], self.eps_dim, device=labels.device)
         _check_input("LatentCodePredictor eps", eps, (self.eps_dim,), f"(N, {self.eps_dim})", self)

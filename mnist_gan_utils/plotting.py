@@ -122,14 +122,32 @@ def plot_confusion(matrix, title="Confusion matrix (test set)"):
     return fig
 
 
-def save_animation(frames: Sequence, path, duration_ms: int = 400) -> Path:
-    """A GIF from a list of grid PNG paths (or PIL images), e.g. the per-epoch grids of a run."""
+def save_animation(frames: Sequence, path, duration_ms: int = 400, value_range=(0, 1), scale: int = 3,
+                   nrow: int = 8, bounce: bool = False) -> Path:
+    """A looping GIF from a list of frames: grid PNG paths (e.g. a run's per-epoch grids), PIL images,
+    or image tensors (one ``(1, 28, 28)`` image or a ``(N, 1, 28, 28)`` batch laid out ``nrow`` wide
+    per frame, enlarged ``scale`` times). ``bounce`` plays the frames forward then back (a smooth loop
+    for interpolations)."""
     from PIL import Image
 
+    def to_pil(f):
+        if hasattr(f, "save"):
+            return f
+        if isinstance(f, torch.Tensor):
+            from torchvision.utils import make_grid
+            x = _unit(f if f.ndim == 4 else f.unsqueeze(0), value_range)
+            g = make_grid(x, nrow=nrow, padding=2, pad_value=1.0)[0]
+            img = Image.fromarray((g.numpy() * 255).round().astype(np.uint8))  # 2-D uint8: a grey image
+            return img.resize((img.width * scale, img.height * scale), Image.NEAREST)
+        return Image.open(f).convert("L")
+
     path = Path(path)
-    images = [Image.open(f).convert("L") if not hasattr(f, "save") else f for f in frames]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    images = [to_pil(f) for f in frames]
     if not images:
         raise ValueError("save_animation needs at least one frame")
+    if bounce and len(images) > 2:
+        images = images + images[-2:0:-1]
     images[0].save(path, save_all=True, append_images=images[1:], duration=duration_ms, loop=0)
     return path
 

@@ -24,13 +24,28 @@ from .training.gan import GANConfig, train_gan
 from .training.predictor import PredictorConfig, train_predictor
 from .training.vae import VAEConfig, train_vae
 
-ORDER = ("classifier", "decoder", "generator", "latent_code_predictor")  # discriminator comes with generator
+ORDER = ("classifier", "decoder", "generator", "latent_code_predictor", "conditional_generator", "wgan_gp_generator")
+# The GAN family: generator -> (its discriminator or critic, saved with it; the recipe's changes to GANConfig())
+GAN_FAMILY = {
+    "generator": ("discriminator", {}),
+    # the unconditional recipe with the label joined to G's noise and D's image (and projected on D's
+    # features), and a matching-aware D; fewer epochs, as the label makes the task easier and the whole
+    # rebuild has to fit in about an hour on 2 CPU cores
+    "conditional_generator": ("conditional_discriminator", dict(conditional=True, mismatch=0.5, epochs=8)),
+    # same networks, Wasserstein objective: a critic without normalisation (the gradient penalty is per
+    # example), Adam(1e-4, betas=(0, 0.9)) and 5 critic updates per generator update, as Gulrajani et al.
+    "wgan_gp_generator": ("wgan_gp_critic", dict(loss="wgan-gp", d_norm="none", lr=1e-4, betas=(0.0, 0.9),
+                                                 n_critic=5, epochs=6)),
+}
+COMPANIONS = {critic: gen for gen, (critic, _) in GAN_FAMILY.items()}
 EVAL_SAMPLES = 10_000
 TARGETS = {
     "classifier": {"test_accuracy": ">= 0.995"},
     "generator": {"recognised_rate": ">= 0.95", "class_fraction": "in [0.07, 0.13]", "frechet_ratio": "<= 5"},
     "decoder": {"recognised_rate": ">= 0.90", "class_fraction": "in [0.05, 0.15]"},
     "latent_code_predictor": {"label_accuracy": ">= 0.99", "variety_ratio": ">= 0.70 for every digit"},
+    "conditional_generator": {"label_accuracy": ">= 0.99", "recognised_rate": ">= the generator's",
+                              "class_fraction": "in [0.07, 0.13]", "frechet_ratio": "<= the generator's"},
 }
 
 
@@ -42,6 +57,8 @@ def _machine(device) -> str:
 
 def _config_of(model) -> dict:
     keys = {"Generator": ("noise_dim", "channels", "deep"), "Discriminator": ("channels", "norm", "deep"),
+            "ConditionalGenerator": ("noise_dim", "channels", "deep", "embed_dim"),
+            "ConditionalDiscriminator": ("channels", "norm", "deep"),
             "Decoder": ("latent_dim", "hidden"), "Classifier": ("channels", "feature_dim"),
             "LatentCodePredictor": ("noise_dim", "eps_dim", "hidden")}[type(model).__name__]
     return {k: getattr(model, k) for k in keys}
@@ -73,10 +90,10 @@ def pretrain(names=ORDER, models_dir=MODELS_DIR, seed: int = 0, device=None, res
     """
     from .training.engine import pick_device
 
-    unknown = set(names) - set(ORDER) - {"discriminator"}
+    unknown = set(names) - set(ORDER) - set(COMPANIONS)
     if unknown:
         raise ValueError(f"unknown model(s) {sorted(unknown)}; choose from {list(ORDER)}")
-    names = [n for n in ORDER if n in names or (n == "generator" and "discriminator" in names)]
+    names = [n for n in ORDER if n in names or any(COMPANIONS.get(k) == n for k in names)]
     models_dir = Path(models_dir)
     models_dir.mkdir(parents=True, exist_ok=True)
     manifest_path = models_dir / "manifest.json"
@@ -117,16 +134,16 @@ def pretrain(names=ORDER, models_dir=MODELS_DIR, seed: int = 0, device=None, res
             seconds = time.time() - t0
             save(name, model, seconds, cfg,
                  ev.evaluate_generator(model, classifier(), n_eval, seed + 1, x_test_eval, x_train))
-        elif name == "generator":
-            cfg = GANConfig(run_dir=str(runs / "gan"), **common, **(dict(small, epochs=1) if quick else {}))
+        elif name in GAN_FAMILY:
+            critic, recipe = GAN_FAMILY[name]
+            run_name = {"generator": "gan", "conditional_generator": "cgan"}.get(name, name.replace("_generator", ""))
+            cfg = GANConfig(run_dir=str(runs / run_name), **common, **recipe, **(dict(small, epochs=1) if quick else {}))
             result = train_gan(cfg)
             seconds = time.time() - t0
             save(name, result.generator, seconds, cfg,
                  ev.evaluate_generator(result.generator, classifier(), n_eval, seed + 1, x_test_eval, x_train))
-            d_real = ev.discriminator_scores(result.discriminator, x_test_eval)
-            d_fake = ev.discriminator_scores(result.discriminator, ev.sample(result.generator, n_eval, seed + 2))
-            save("discriminator", result.discriminator, seconds, cfg,
-                 {"mean_D_x_test": d_real.mean().item(), "mean_D_G_z": d_fake.mean().item()})
+            save(critic, result.discriminator, seconds, cfg,
+                 discriminator_metrics(result, cfg, x_test_eval, y_test[:n_eval], n_eval, seed + 2))
         elif name == "latent_code_predictor":
             G = load_pretrained("generator", device, models_dir, verify=False)
             C = classifier()
@@ -149,12 +166,29 @@ def pretrain(names=ORDER, models_dir=MODELS_DIR, seed: int = 0, device=None, res
         rebuilds.append(manifest.pop("last_rebuild"))
     rebuilds.append(record)  # every invocation, newest last
     manifest["rebuild_seconds_estimate"] = round(sum(e.get("training_seconds", 0) + e.get("evaluation_seconds", 0)
-                                                     for k, e in manifest["models"].items() if k != "discriminator"), 1)
+                                                     for k, e in manifest["models"].items() if k not in COMPANIONS), 1)
     write_manifest(manifest, manifest_path)
     return manifest
 
 
+def discriminator_metrics(result, cfg: GANConfig, x_test, y_test, n: int, seed: int) -> dict:
+    """Mean D(x) on held-out real digits and mean D(G(z)) on fresh fakes (a cGAN's D with their labels).
+    A WGAN-GP critic's scores are not probabilities: its raw means and their gap (the critic's estimate
+    of the Wasserstein distance) are reported instead."""
+    G, D = result.generator, result.discriminator
+    labels = ev.balanced_labels(n) if getattr(D, "conditional", False) else None
+    fake = ev.sample(G, n, seed, labels=labels)
+    raw = cfg.loss == "wgan-gp"
+    d_real = ev.discriminator_scores(D, x_test, labels=y_test if labels is not None else None, raw=raw)
+    d_fake = ev.discriminator_scores(D, fake, labels=labels, raw=raw)
+    if raw:
+        return {"mean_critic_test": d_real.mean().item(), "mean_critic_fake": d_fake.mean().item(),
+                "wasserstein_estimate": (d_real.mean() - d_fake.mean()).item()}
+    return {"mean_D_x_test": d_real.mean().item(), "mean_D_G_z": d_fake.mean().item()}
+
+
 def metrics_summary(m: dict) -> str:
     keys = ("test_accuracy", "recognised_rate", "min_class_fraction", "max_class_fraction", "frechet_distance",
-            "frechet_floor", "frechet_ratio", "label_accuracy", "min_variety_ratio", "mean_D_x_test", "mean_D_G_z")
+            "frechet_floor", "frechet_ratio", "label_accuracy", "min_variety_ratio", "mean_D_x_test", "mean_D_G_z",
+            "wasserstein_estimate")
     return ", ".join(f"{k}={m[k]:.4g}" for k in keys if k in m)

@@ -52,3 +52,36 @@ def test_pairwise_distance_and_s0_s1(mnist_test):
     assert ev.pairwise_distance(x[:50]) > 5.0
     out = ev.s0_s1(Classifier(channels=8), x[:20], y[:20], torch.rand(20, 1, 28, 28))
     assert 0 <= out["S0_error"] <= 1 and 0 <= out["S1_error"] <= 1 and out["S1_probs"].shape == (20, 10)
+
+
+def test_conditional_sampling_interpolation_and_animation(tmp_path):
+    from mnist_gan_utils.latent import class_interpolation, latent_walk
+    from mnist_gan_utils.models import ConditionalDiscriminator, ConditionalGenerator, Generator
+    from mnist_gan_utils.plotting import save_animation
+    G = ConditionalGenerator(16, channels=8, embed_dim=4)
+    x = ev.sample(G, 25, seed=1)
+    assert x.shape == (25, 1, 28, 28) and 0 <= x.min() and x.max() <= 1
+    assert torch.equal(ev.balanced_labels(25)[:12], torch.tensor([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1]))
+    images, labels = ev.sample_digits(None, G, [3, 7], n_per_digit=4)
+    assert images.shape == (8, 1, 28, 28) and labels.tolist() == [3] * 4 + [7] * 4
+    with pytest.raises(TypeError, match="latent code predictor"):
+        ev.sample_digits(None, Generator(16, 8), [3])
+    z0, z1 = torch.randn(16), torch.randn(16)
+    strip = class_interpolation(G, z0, 3, 8, steps=6)
+    assert strip.shape == (6, 1, 28, 28)
+    ends = ev.sample(G, 2, z=torch.stack([z0, z0]), labels=torch.tensor([3, 8]))
+    assert torch.allclose(strip[0], ends[0], atol=1e-5) and torch.allclose(strip[-1], ends[1], atol=1e-5)
+    assert latent_walk(G, z0, z1, 5, label=2).shape == (5, 1, 28, 28)
+    with pytest.raises(ValueError, match="label"):
+        latent_walk(G, z0, z1, 5)
+    with pytest.raises(TypeError, match="ConditionalGenerator"):
+        class_interpolation(Generator(16, 8), z0, 3, 8)
+    gif = save_animation(list(strip), tmp_path / "a.gif", bounce=True)
+    from PIL import Image
+    with Image.open(gif) as im:
+        assert im.n_frames == 10 and im.size == (28 * 3, 28 * 3)   # 6 forward + 4 back; one image per frame, x3
+    D = ConditionalDiscriminator(channels=8)
+    s = ev.discriminator_scores(D, x, labels=ev.balanced_labels(25), batch_size=10)
+    assert s.shape == (25,) and ((s > 0) & (s < 1)).all()
+    with pytest.raises(ValueError, match="labels="):
+        ev.discriminator_scores(D, x)

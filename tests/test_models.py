@@ -61,3 +61,25 @@ def test_bad_constructor_arguments():
         LatentCodePredictor()(torch.tensor([10]))
     with pytest.raises(TypeError, match="labels"):
         LatentCodePredictor()(torch.tensor([1.0]))
+
+
+def test_conditional_gan_shapes_and_label_checks():
+    from mnist_gan_utils.models import ConditionalDiscriminator, ConditionalGenerator
+    G, D = ConditionalGenerator(16, channels=8, embed_dim=4).eval(), ConditionalDiscriminator(channels=8)
+    y = torch.tensor([0, 3, 9])
+    x = G(torch.randn(3, 16), y)
+    assert x.shape == (3, 1, 28, 28) and x.min() >= -1 and x.max() <= 1
+    assert D(x, y).shape == (3,)
+    # the label changes the image and D's score: it is really used
+    z = torch.randn(1, 16)
+    assert not torch.allclose(G(z, torch.tensor([1])), G(z, torch.tensor([7])))
+    assert D(x[:1], torch.tensor([1])).item() != D(x[:1], torch.tensor([7])).item()
+    assert G.decode(z, G.embed(torch.tensor([5]))).shape == (1, 1, 28, 28)
+    with pytest.raises(ValueError, match="digits in \\[0, 9\\]"):
+        G(torch.randn(1, 16), torch.tensor([10]))
+    with pytest.raises(TypeError, match="integer tensor"):
+        D(x, torch.tensor([0.0, 1.0, 2.0]))
+    with pytest.raises(ValueError, match="one label per image"):
+        D(x, torch.tensor([0, 1]))
+    with pytest.raises(ValueError, match="expected shape"):
+        G(torch.randn(2, 15), torch.tensor([0, 1]))

@@ -14,6 +14,7 @@ SMALL = {
     "04_classifier_evaluation.ipynb": dict(N_EVAL=1000, N_PANEL=20),
     "05_latent_code_predictor.ipynb": dict(TRAIN=True, EPOCHS=1, MAX_STEPS_PER_EPOCH=3, CANDIDATES=2000,
                                            N_ACCURACY=20),
+    "06_comparison.ipynb": dict(N_SAMPLES=500, FRAMES=3),
 }
 
 
@@ -22,7 +23,7 @@ def _cells(path):
 
 
 def test_the_series_is_complete():
-    assert [p.name[:2] for p in NOTEBOOKS] == ["01", "02", "03", "04", "05"]
+    assert [p.name[:2] for p in NOTEBOOKS] == ["01", "02", "03", "04", "05", "06"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

@@ -9,7 +9,8 @@ from mnist_gan_utils import evaluation as ev
 from mnist_gan_utils.checkpoints import load_pretrained, sha256_file
 from mnist_gan_utils.paths import MANIFEST_PATH, MODELS_DIR
 
-NAMES = ["classifier", "decoder", "generator", "discriminator", "latent_code_predictor"]
+NAMES = ["classifier", "decoder", "generator", "discriminator", "latent_code_predictor", "conditional_generator",
+         "conditional_discriminator", "wgan_gp_generator", "wgan_gp_critic"]
 manifest = json.loads(MANIFEST_PATH.read_text()) if MANIFEST_PATH.exists() else {"models": {}}
 
 
@@ -43,11 +44,15 @@ def test_classifier_far_above_chance(C, mnist_test):
     assert ev.accuracy(C, x[:500], y[:500]) > 0.97
 
 
-@pytest.mark.parametrize("name", ["generator", "decoder"])
+# Far above what a broken file gives (noise is recognised ~0%), well below what each model reaches.
+MIN_RECOGNISED = {"generator": 0.5, "decoder": 0.5, "conditional_generator": 0.8, "wgan_gp_generator": 0.2}
+
+
+@pytest.mark.parametrize("name", sorted(MIN_RECOGNISED))
 def test_generators_draw_recognisable_varied_digits(C, name):
     probs = ev.predict_proba(C, ev.sample(load_pretrained(name), 300, seed=123))
-    assert ev.recognised_rate(probs) > 0.5          # chance-level noise is ~0
-    assert (ev.class_histogram(probs) > 0.03).sum() == 10   # every digit appears
+    assert ev.recognised_rate(probs) > MIN_RECOGNISED[name]
+    assert (ev.class_histogram(probs) > 0.005).sum() == 10   # every digit appears
 
 
 def test_discriminator_prefers_real_digits(mnist_test):
@@ -55,6 +60,19 @@ def test_discriminator_prefers_real_digits(mnist_test):
     real = ev.discriminator_scores(D, mnist_test[0][:300])
     assert real.mean() > 0.2 and torch.isfinite(real).all()
     assert real.mean() > ev.discriminator_scores(D, torch.rand(300, 1, 28, 28)).mean()
+
+
+def test_conditional_generator_draws_the_digit_asked_for(C):
+    images, labels = ev.sample_digits(None, load_pretrained("conditional_generator"), range(10), 30, seed=7)
+    assert ev.label_accuracy(C, images, labels)["label_accuracy"] > 0.95   # chance is 0.1
+
+
+def test_conditional_discriminator_prefers_the_right_label(mnist_test):
+    D = load_pretrained("conditional_discriminator")
+    x, y = mnist_test[0][:300], mnist_test[1][:300]
+    right = ev.discriminator_scores(D, x, labels=y)
+    wrong = ev.discriminator_scores(D, x, labels=(y + 1) % 10)
+    assert right.mean() > wrong.mean() and torch.isfinite(right).all()
 
 
 def test_latent_code_predictor_draws_the_digit_asked_for(C):

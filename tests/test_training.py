@@ -151,3 +151,35 @@ def test_wgan_gp_option_trains_and_checks_its_settings(tmp_path, small_data):
         GANConfig(loss="wgan-gp", d_norm="batch")
     with pytest.raises(ValueError, match="loss"):
         GANConfig(loss="hinge")
+
+
+@pytest.mark.parametrize("loss", ["bce", "wgan-gp"])
+def test_conditional_gan_trains_with_either_objective(tmp_path, small_data, loss):
+    from mnist_gan_utils.models import ConditionalDiscriminator, ConditionalGenerator
+    extra = dict(d_norm="none", n_critic=2, betas=(0.0, 0.9)) if loss == "wgan-gp" else {}
+    r = train_gan(GANConfig(epochs=1, max_steps_per_epoch=3, conditional=True, embed_dim=4, loss=loss,
+                            run_dir=str(tmp_path / "c"), **extra, **TINY_GAN), data=small_data)
+    assert isinstance(r.generator, ConditionalGenerator) and isinstance(r.discriminator, ConditionalDiscriminator)
+    assert all(math.isfinite(v) for v in r.history["step_loss_D"] + r.history["step_loss_G"])
+    assert (tmp_path / "c" / "epoch_001.png").exists()
+
+
+def test_gan_step_feeds_the_batch_labels_to_a_conditional_pair():
+    from mnist_gan_utils.models import ConditionalDiscriminator, ConditionalGenerator
+    from mnist_gan_utils.training.gan import gan_step
+    seen = []
+
+    class Spy(ConditionalDiscriminator):
+        def forward(self, x, labels):
+            seen.append(labels.clone())
+            return super().forward(x, labels)
+    G, D = ConditionalGenerator(16, channels=8, embed_dim=4), Spy(channels=8)
+    opt_G, opt_D = torch.optim.Adam(G.parameters()), torch.optim.Adam(D.parameters())
+    y = torch.tensor([1, 2, 3, 4])
+    gan_step(G, D, opt_G, opt_D, torch.rand(4, 1, 28, 28) * 2 - 1, torch.randn(4, 16), labels=y)
+    assert len(seen) == 3 and all(torch.equal(s, y) for s in seen)  # real, fake for D; fake for G
+    seen.clear()
+    gan_step(G, D, opt_G, opt_D, torch.rand(4, 1, 28, 28) * 2 - 1, torch.randn(4, 16), labels=y, mismatch=0.5)
+    assert len(seen) == 4 and (seen[2] != y).all() and ((seen[2] >= 0) & (seen[2] <= 9)).all()  # + real, wrong label
+    with pytest.raises(ValueError, match="conditional=True"):
+        GANConfig(mismatch=0.5)

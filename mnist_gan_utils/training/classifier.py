@@ -9,6 +9,7 @@ import torch.nn.functional as F
 
 from ..data import MNISTBatches
 from ..models import Classifier
+from .distributed import wrap
 from .engine import (BaseConfig, Run, check_positive_int, check_range, prepare, progress_bar)
 
 
@@ -49,6 +50,7 @@ def train_classifier(config: ClassifierConfig | None = None, data=None, **overri
     steps = min(len(batches), config.max_steps_per_epoch or len(batches))
 
     model = Classifier(config.channels, config.feature_dim, config.dropout).to(device)
+    net = wrap(model, device)  # DistributedDataParallel under torchrun, else model itself
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=config.lr, total_steps=config.epochs * steps)
     run = Run("classifier", config, {"classifier": model}, {"opt": opt}, {"sched": sched})
@@ -59,7 +61,7 @@ def train_classifier(config: ClassifierConfig | None = None, data=None, **overri
         bar = progress_bar(zip(range(steps), batches.epoch(epoch)), steps, f"epoch {epoch + 1}/{config.epochs}",
                            config.progress)
         for step, (x, y) in bar:
-            logits = model(x)                                            # (B, 10)
+            logits = net(x)                                            # (B, 10)
             loss = F.cross_entropy(logits, y, label_smoothing=config.label_smoothing)
             opt.zero_grad(set_to_none=True)
             loss.backward()

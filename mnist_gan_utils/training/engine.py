@@ -15,6 +15,7 @@ from torch import nn
 
 from ..checkpoints import CheckpointError, load_checkpoint, save_checkpoint
 from ..paths import MODELS_DIR, OUTPUTS_DIR
+from . import distributed
 
 CHECKPOINT_NAME = "checkpoint.pt"
 
@@ -137,6 +138,7 @@ class Run:
 
     ``Run(kind, config, modules, optimizers)``; ``start()`` returns the first epoch to train (0, or the
     epoch after the checkpoint when resuming); ``end_epoch(epoch)`` writes the checkpoint atomically.
+    Under ``torchrun`` every process keeps the same state and only rank 0 (``run.main``) writes.
     """
 
     def __init__(self, kind: str, config: BaseConfig, modules: dict[str, nn.Module],
@@ -151,6 +153,7 @@ class Run:
         self.checkpoint_path = self.dir / CHECKPOINT_NAME
         self.history: dict[str, list] = {}
         self.extra: dict[str, Any] = {}
+        self.main = distributed.is_main()
 
     def start(self) -> int:
         if self.checkpoint_path.exists():
@@ -160,7 +163,8 @@ class Run:
                 raise FileExistsError(
                     f"{self.dir} already holds a training run ({CHECKPOINT_NAME}). Pass resume=True to continue "
                     f"it, overwrite=True to start over there, or choose another run_dir.")
-        self.dir.mkdir(parents=True, exist_ok=True)
+        if self.main:
+            self.dir.mkdir(parents=True, exist_ok=True)
         return 0
 
     def _load(self) -> int:
@@ -188,6 +192,8 @@ class Run:
         return int(ckpt["epoch"]) + 1
 
     def end_epoch(self, epoch: int) -> Path:
+        if not self.main:  # every process holds the same weights: one writes them
+            return self.checkpoint_path
         state = {
             "kind": self.kind, "epoch": epoch, "config": self.config.to_dict(),
             "models": {k: m.state_dict() for k, m in self.modules.items()},
@@ -218,26 +224,29 @@ class Run:
 
 def prepare(config_cls, config, overrides: dict, data=None):
     """What every loop does first: the config (with overrides, validated), threads, device, seed, and the
-    training data ``(images, labels)`` (default: the MNIST training set, cut to ``train_size``)."""
+    training data ``(images, labels)`` (default: the MNIST training set, cut to ``train_size``; under
+    ``torchrun``, this process's shard of it)."""
     from ..data import load_mnist
 
     config = dataclasses.replace(config, **overrides) if config else config_cls(**overrides)
     set_threads()
-    device = pick_device(config.device)
-    seed_everything(config.seed)
+    device = distributed.setup(pick_device(config.device))
+    seed_everything(config.seed)  # the same seed everywhere: DDP starts every process from rank 0's weights anyway
     images, labels = data if data is not None else load_mnist("train")
     if config.train_size is not None:
         images, labels = images[:config.train_size], labels[:config.train_size]
-    return config, device, images, labels
+    return config, device, *distributed.shard(images, labels)
 
 
 def progress_bar(iterable, total: int, desc: str, enabled: bool):
     from tqdm.auto import tqdm
-    return tqdm(iterable, total=total, desc=desc, leave=False, disable=not enabled, mininterval=1.0)
+    return tqdm(iterable, total=total, desc=desc, leave=False, disable=not (enabled and distributed.is_main()),
+                mininterval=1.0)
 
 
 def set_threads() -> None:
-    """Use every core for intra-op parallelism (torch's default can be lower in containers)."""
-    n = os.cpu_count() or 1
+    """Use every core for intra-op parallelism (torch's default can be lower in containers); processes
+    started together by ``torchrun`` on one machine share the cores."""
+    n = max(1, (os.cpu_count() or 1) // distributed.local_world_size())
     if torch.get_num_threads() < n:
         torch.set_num_threads(n)

@@ -1,5 +1,6 @@
 """DCGAN training: BCE with logits, Adam, batch augmentation, an EMA generator, a fixed-noise grid
-per epoch, a checkpoint per epoch and resume."""
+per epoch, a checkpoint per epoch and resume. The same loop trains the conditional GAN
+(``conditional=True``: G and D also see the digit label) and the WGAN-GP objective (``loss='wgan-gp'``)."""
 from __future__ import annotations
 
 import dataclasses
@@ -9,10 +10,11 @@ from typing import Callable
 
 import torch
 import torch.nn.functional as F
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from torch.optim.swa_utils import AveragedModel
 
 from ..data import MNISTBatches
-from ..models import Discriminator, Generator
+from ..models import ConditionalDiscriminator, ConditionalGenerator, Discriminator, Generator
+from . import distributed
 from .engine import (BaseConfig, Run, check_betas, check_positive_float, check_positive_int, check_range,
                      epoch_generator, prepare, progress_bar)
 
@@ -39,9 +41,12 @@ class GANConfig(BaseConfig):
     grid_size: int = 64            # fixed-noise samples drawn each epoch
     init_from: str | None = None   # a models/ folder (or one holding generator.pth) to start from
     loss: str = "bce"              # 'bce' (DCGAN) or 'wgan-gp' (Wasserstein critic with gradient penalty)
-    n_critic: int = 5              # wgan-gp: critic updates per generator update
+    n_critic: int = 5              # wgan-gp: critic updates (each on a fresh batch) per generator update
     gp_weight: float = 10.0        # wgan-gp: weight of the gradient penalty
     monitor_classes: bool = True   # report fixed-noise samples collapsing onto 1-2 digits (uses models/classifier.pth)
+    conditional: bool = False      # cGAN: the label is embedded and joined to G's noise and to D's image
+    embed_dim: int = 16            # conditional: size of G's label embedding
+    mismatch: float = 0.0          # conditional, bce: weight of "real digit, wrong label = fake" in D's loss
 
     def validate(self) -> None:
         super().validate()
@@ -53,6 +58,10 @@ class GANConfig(BaseConfig):
         check_range("real_label", self.real_label, 0.5, 1.0)
         check_range("ema_decay", self.ema_decay, 0.0, 1.0, high_open=True)
         check_positive_int("grid_size", self.grid_size, high=1024)
+        check_positive_int("embed_dim", self.embed_dim, high=1024)
+        check_range("mismatch", self.mismatch, 0.0, 10.0)
+        if self.mismatch > 0 and not self.conditional:
+            raise ValueError("mismatch > 0 needs conditional=True: only a conditional D sees labels")
         if self.d_norm not in ("batch", "spectral", "none"):
             raise ValueError(f"d_norm must be 'batch', 'spectral' or 'none', got {self.d_norm!r}")
         if self.lr_D is not None:
@@ -79,6 +88,20 @@ def fixed_noise(config: GANConfig) -> torch.Tensor:
     return torch.randn(config.grid_size, config.noise_dim, generator=torch.Generator().manual_seed(config.seed))
 
 
+def fixed_labels(config: GANConfig) -> torch.Tensor:
+    """The conditional grid's labels: 0, 1, ..., 9, 0, 1, ... so each column of a 10-wide grid is one digit."""
+    return torch.arange(config.grid_size) % 10
+
+
+def build_networks(config: GANConfig):
+    """G and D as ``config`` describes them (conditional or not)."""
+    if config.conditional:
+        return (ConditionalGenerator(config.noise_dim, config.g_channels, config.g_deep, config.embed_dim),
+                ConditionalDiscriminator(config.d_channels, norm=config.d_norm, deep=config.d_deep))
+    return (Generator(config.noise_dim, config.g_channels, config.g_deep),
+            Discriminator(config.d_channels, norm=config.d_norm, deep=config.d_deep))
+
+
 def train_gan(config: GANConfig | None = None, data=None,
               on_epoch_end: Callable[[int, torch.Tensor, dict, Generator], None] | None = None, **overrides) -> GANResult:
     """Train a DCGAN on MNIST and return the trained networks.
@@ -94,39 +117,54 @@ def train_gan(config: GANConfig | None = None, data=None,
     batches = MNISTBatches(images, labels, config.batch_size, rotation=config.rotation, value_range=(-1, 1),
                            device=device, seed=config.seed)
 
-    G = Generator(config.noise_dim, config.g_channels, config.g_deep).to(device)
-    D = Discriminator(config.d_channels, norm=config.d_norm, deep=config.d_deep).to(device)
+    G, D = (m.to(device) for m in build_networks(config))
     if config.init_from:
-        _init_from(G, D, config.init_from)
-    G_ema = AveragedModel(G, multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay or 0.0), use_buffers=True)
+        _init_from(G, D, config.init_from, "conditional_" if config.conditional else "")
+    # The EMA averages G's weights only; its BatchNorm statistics are copied from G (see update_ema).
+    G_ema = AveragedModel(G, avg_fn=ema_avg_fn(config.ema_decay), use_buffers=False)
     opt_G = torch.optim.Adam(G.parameters(), lr=config.lr, betas=tuple(config.betas))
     opt_D = torch.optim.Adam(D.parameters(), lr=config.lr_D or config.lr, betas=tuple(config.betas))
     steps = min(len(batches), config.max_steps_per_epoch or len(batches))
     total = config.epochs * steps
-    decay = (lambda i: max(0.0, 1.0 - i / total)) if config.lr_decay else (lambda i: 1.0)
-    scheds = {k: torch.optim.lr_scheduler.LambdaLR(o, decay) for k, o in (("G", opt_G), ("D", opt_D))}
+    g_every = config.n_critic if config.loss == "wgan-gp" else 1   # batches per generator update
+
+    def decay(updates):  # linear decay to 0 over the run, counted in each optimizer's own updates
+        return (lambda i: max(0.0, 1.0 - i / max(1, updates))) if config.lr_decay else (lambda i: 1.0)
+    scheds = {"G": torch.optim.lr_scheduler.LambdaLR(opt_G, decay(total // g_every)),
+              "D": torch.optim.lr_scheduler.LambdaLR(opt_D, decay(total))}
     run = Run("gan", config, {"G": G, "D": D, "G_ema": G_ema}, {"G": opt_G, "D": opt_D}, scheds)
+    G_train, D_train = distributed.wrap(G, device), distributed.wrap(D, device)  # DDP under torchrun
     start = run.start()
     z_fixed = fixed_noise(config).to(device)
+    y_fixed = fixed_labels(config).to(device) if config.conditional else None
+    nrow = 10 if config.conditional else 8
     grids = [p for p in sorted(run.dir.glob("epoch_*.png"))][:start]
-    judge = _monitor_classifier(device) if config.monitor_classes else None
+    judge = _monitor_classifier(device) if config.monitor_classes and run.main else None
 
     for epoch in range(start, config.epochs):
         G.train(), D.train()
-        g = epoch_generator(config.seed, epoch)
+        g = epoch_generator(config.seed, epoch, salt=distributed.rank())  # each process its own noise
         sums = dict.fromkeys(("loss_D", "loss_G", "D_x", "D_G_z"), 0.0)
+        last_loss_G = 0.0
         bar = progress_bar(zip(range(steps), batches.epoch(epoch)), steps, f"epoch {epoch + 1}/{config.epochs}",
                            config.progress)
-        for step, (real, _) in bar:
+        for step, (real, y) in bar:
             z = torch.randn(real.shape[0], config.noise_dim, generator=g).to(device)   # (B, noise_dim)
+            y = y if config.conditional else None   # a cGAN's fakes are asked for the batch's own labels
             if config.loss == "bce":
-                stats = gan_step(G, D, opt_G, opt_D, real, z, config.real_label)
+                stats = gan_step(G_train, D_train, opt_G, opt_D, real, z, config.real_label, labels=y,
+                                 mismatch=config.mismatch)
             else:
-                stats = wgan_gp_step(G, D, opt_G, opt_D, real, z, config.n_critic, config.gp_weight, g)
-            for sc in scheds.values():
-                sc.step()
+                stats = wgan_gp_step(G_train, D_train, opt_G, opt_D, real, z, config.gp_weight, g, labels=y,
+                                     update_G=(step + 1) % g_every == 0)
+                if stats["loss_G"] is None:  # no generator update on this batch: carry the last value
+                    stats["loss_G"] = last_loss_G
+                last_loss_G = stats["loss_G"]
+            scheds["D"].step()
+            if (step + 1) % g_every == 0:  # after a generator update
+                scheds["G"].step()
             if config.ema_decay > 0:
-                G_ema.update_parameters(G)
+                update_ema(G_ema, G)
 
             run.check_finite(epoch - 1, step, loss_D=stats["loss_D"], loss_G=stats["loss_G"])
             run.log(**{f"step_{k}": v for k, v in stats.items()})
@@ -136,12 +174,15 @@ def train_gan(config: GANConfig | None = None, data=None,
                 bar.set_postfix(loss_D=f"{stats['loss_D']:.3f}", loss_G=f"{stats['loss_G']:.3f}",
                                 D_x=f"{stats['D_x']:.2f}", D_G_z=f"{stats['D_G_z']:.2f}")
         run.log(**{k: v / steps for k, v in sums.items()})
+        if not run.main:  # rank 0 alone draws the grid, checks for collapse and saves
+            run.end_epoch(epoch)
+            continue
 
         sampler = G_ema.module if config.ema_decay > 0 else G
         sampler.eval()  # BatchNorm in eval mode: running statistics, not the batch's
         with torch.no_grad():
-            grid = sampler(z_fixed).cpu()
-        path = save_grid(grid, run.dir / f"epoch_{epoch + 1:03d}.png", value_range=(-1, 1))
+            grid = (sampler(z_fixed) if y_fixed is None else sampler(z_fixed, y_fixed)).cpu()
+        path = save_grid(grid, run.dir / f"epoch_{epoch + 1:03d}.png", value_range=(-1, 1), nrow=nrow)
         grids.append(path)
         _warn_if_collapsed(grid, epoch)
         if judge is not None:
@@ -154,24 +195,62 @@ def train_gan(config: GANConfig | None = None, data=None,
     return GANResult(final.eval(), D.eval(), run.history, run.dir, grids)
 
 
-def gan_step(G, D, opt_G, opt_D, real: torch.Tensor, z: torch.Tensor, real_label: float = 1.0) -> dict:
+def ema_avg_fn(decay: float):
+    """The EMA update with a warm-up: the decay used at update ``n`` is ``min(decay, (1 + n) / (10 + n))``
+    (as TensorFlow's ExponentialMovingAverage with ``num_updates``). Without it, after one epoch
+    (~470 updates) a 0.999 average would still hold 60% of the random initial weights."""
+    def avg(averaged: torch.Tensor, current: torch.Tensor, num_averaged: torch.Tensor) -> torch.Tensor:
+        d = min(decay, (1.0 + float(num_averaged)) / (10.0 + float(num_averaged)))
+        return averaged * d + current * (1.0 - d)
+    return avg
+
+
+def update_ema(G_ema: AveragedModel, G) -> None:
+    """Move the EMA generator's weights towards G's, and copy G's BatchNorm running statistics.
+
+    Averaging the statistics too would lag them by ~1/(1 - decay) steps behind the weights: early in a
+    run (or in a short one) the EMA generator would then normalise with stale statistics and draw grey
+    squares. G's own running statistics already average over the last ~10 batches."""
+    G_ema.update_parameters(G)
+    with torch.no_grad():
+        for b_ema, b in zip(G_ema.module.buffers(), G.buffers()):
+            b_ema.copy_(b)
+
+
+def _cond(labels):
+    """Extra arguments of a conditional network: the labels, or nothing for an unconditional one."""
+    return () if labels is None else (labels,)
+
+
+def gan_step(G, D, opt_G, opt_D, real: torch.Tensor, z: torch.Tensor, real_label: float = 1.0,
+             labels: torch.Tensor | None = None, mismatch: float = 0.0) -> dict:
     """One DCGAN update of D then G on a batch of real images ``(B, 1, 28, 28)`` in [-1, 1] and noise
-    ``z (B, noise_dim)``. Returns the named statistics of the step."""
-    fake = G(z)                                                          # (B, 1, 28, 28)
+    ``z (B, noise_dim)``; a cGAN also gets the batch's ``labels (B,)``. Returns the named statistics.
+
+    ``mismatch > 0`` (cGAN) makes D *matching-aware* (Reed et al., 2016): real digits shown with a wrong
+    label are fakes too, weighted ``mismatch``. D then learns "a 3 offered as an 8 is fake" from real
+    data, and G is pushed away from digits that could pass for two labels."""
+    c = _cond(labels)
+    fake = G(z, *c)                                                      # (B, 1, 28, 28)
+    D_plain = distributed.unwrap(D)  # step (2) needs no gradient sync for D (its weights are frozen there)
 
     # (1) Update D: maximise log D(x) + log(1 - D(G(z)))
     opt_D.zero_grad(set_to_none=True)
-    d_real = D(real)                                                     # (B,) logits
-    d_fake = D(fake.detach())
+    d_real = D(real, *c)                                                 # (B,) logits
+    d_fake = D(fake.detach(), *c)
     loss_D = (F.binary_cross_entropy_with_logits(d_real, torch.full_like(d_real, real_label))
               + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake)))
+    if mismatch > 0 and labels is not None:
+        wrong = (labels + torch.randint(1, 10, labels.shape).to(labels.device)) % 10  # never the right label
+        d_wrong = D(real, wrong)
+        loss_D = loss_D + mismatch * F.binary_cross_entropy_with_logits(d_wrong, torch.zeros_like(d_wrong))
     loss_D.backward()
     opt_D.step()
 
     # (2) Update G: maximise log D(G(z)) (the non-saturating loss)
     opt_G.zero_grad(set_to_none=True)
     D.requires_grad_(False)  # no D gradients needed here: saves part of D's backward
-    d_gen = D(fake)
+    d_gen = D_plain(fake, *c)
     loss_G = F.binary_cross_entropy_with_logits(d_gen, torch.ones_like(d_gen))
     loss_G.backward()
     D.requires_grad_(True)
@@ -180,35 +259,43 @@ def gan_step(G, D, opt_G, opt_D, real: torch.Tensor, z: torch.Tensor, real_label
             "D_x": torch.sigmoid(d_real).mean().item(), "D_G_z": torch.sigmoid(d_fake).mean().item()}
 
 
-def gradient_penalty(D, real: torch.Tensor, fake: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+def gradient_penalty(D, real: torch.Tensor, fake: torch.Tensor, eps: torch.Tensor,
+                     labels: torch.Tensor | None = None) -> torch.Tensor:
     """WGAN-GP's penalty: mean over examples of (||grad_x D(x_hat)|| - 1)^2, with x_hat on the line
     between each real and fake image (``eps (B,)`` in [0, 1]). Computed per example, so the critic
     must not mix examples (no BatchNorm)."""
     x_hat = (eps.view(-1, 1, 1, 1) * real + (1 - eps.view(-1, 1, 1, 1)) * fake).requires_grad_(True)
-    grad, = torch.autograd.grad(D(x_hat).sum(), x_hat, create_graph=True)
+    grad, = torch.autograd.grad(D(x_hat, *_cond(labels)).sum(), x_hat, create_graph=True)
     return ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
 
 
-def wgan_gp_step(G, D, opt_G, opt_D, real, z, n_critic: int, gp_weight: float, generator=None) -> dict:
-    """``n_critic`` critic updates (fresh noise each) then one generator update, the WGAN-GP way.
-    ``D_x`` and ``D_G_z`` are then mean critic scores, not probabilities."""
-    for i in range(n_critic):
-        zi = z if i == 0 else torch.randn(z.shape, generator=generator).to(z.device)
-        fake = G(zi).detach()
-        opt_D.zero_grad(set_to_none=True)
-        d_real, d_fake = D(real), D(fake)
-        eps = torch.rand(real.shape[0], generator=generator).to(real.device)
-        loss_D = d_fake.mean() - d_real.mean() + gp_weight * gradient_penalty(D, real, fake, eps)
-        loss_D.backward()
-        opt_D.step()
-    opt_G.zero_grad(set_to_none=True)
-    D.requires_grad_(False)
-    loss_G = -D(G(z)).mean()
-    loss_G.backward()
-    D.requires_grad_(True)
-    opt_G.step()
-    return {"loss_D": loss_D.item(), "loss_G": loss_G.item(), "D_x": d_real.mean().item(),
-            "D_G_z": d_fake.mean().item()}
+def wgan_gp_step(G, D, opt_G, opt_D, real, z, gp_weight: float, generator=None,
+                 labels: torch.Tensor | None = None, update_G: bool = True) -> dict:
+    """One WGAN-GP critic update on this batch of real images, then (when ``update_G``) one generator
+    update. The loop sets ``update_G`` on every ``n_critic``-th batch, so the critic sees fresh real digits
+    at each of its updates (Gulrajani et al., 2017). ``D_x`` and ``D_G_z`` are mean critic scores, not
+    probabilities; ``loss_G`` is None on the batches without a generator update."""
+    c = _cond(labels)
+    with torch.no_grad():
+        fake = G(z, *c)                                                  # (B, 1, 28, 28), no graph needed
+    opt_D.zero_grad(set_to_none=True)
+    d_real, d_fake = D(real, *c), D(fake, *c)                            # (B,) critic scores
+    eps = torch.rand(real.shape[0], generator=generator).to(real.device)
+    # Wasserstein estimate E[D(G(z))] - E[D(x)] plus the penalty that keeps D 1-Lipschitz
+    loss_D = d_fake.mean() - d_real.mean() + gp_weight * gradient_penalty(D, real, fake, eps, labels)
+    loss_D.backward()
+    opt_D.step()
+    loss_G = None
+    if update_G:
+        opt_G.zero_grad(set_to_none=True)
+        D_plain = distributed.unwrap(D)
+        D_plain.requires_grad_(False)
+        loss_G = -D_plain(G(z, *c), *c).mean()
+        loss_G.backward()
+        D_plain.requires_grad_(True)
+        opt_G.step()
+        loss_G = loss_G.item()
+    return {"loss_D": loss_D.item(), "loss_G": loss_G, "D_x": d_real.mean().item(), "D_G_z": d_fake.mean().item()}
 
 
 def _warn_if_collapsed(grid: torch.Tensor, epoch: int, threshold: float = 0.25) -> float:
@@ -247,14 +334,15 @@ def _warn_if_classes_collapsed(grid: torch.Tensor, classifier, epoch: int, thres
     return share
 
 
-def _init_from(G, D, folder: str) -> None:
-    """Start from pretrained weights (``models/`` by default layout: generator.pth, discriminator.pth)."""
+def _init_from(G, D, folder: str, prefix: str = "") -> None:
+    """Start from pretrained weights (``models/``'s layout: ``{prefix}generator.pth``, ``{prefix}discriminator.pth``)."""
     from ..checkpoints import load_state_dict, read_manifest
 
     folder = Path(folder)
     hashes = {}
     if (folder / "manifest.json").exists():
         hashes = {e["file"]: e["sha256"] for e in read_manifest(folder / "manifest.json")["models"].values()}
-    load_state_dict(G, folder / "generator.pth", expected_sha256=hashes.get("generator.pth"))
-    if (folder / "discriminator.pth").exists():
-        load_state_dict(D, folder / "discriminator.pth", expected_sha256=hashes.get("discriminator.pth"))
+    g_file, d_file = f"{prefix}generator.pth", f"{prefix}discriminator.pth"
+    load_state_dict(G, folder / g_file, expected_sha256=hashes.get(g_file))
+    if (folder / d_file).exists():
+        load_state_dict(D, folder / d_file, expected_sha256=hashes.get(d_file))

@@ -9,6 +9,7 @@ import torch.nn.functional as F
 
 from ..data import MNISTBatches
 from ..models import VAE, Decoder
+from .distributed import wrap
 from .engine import (BaseConfig, Run, check_positive_float, check_positive_int, prepare, progress_bar)
 
 
@@ -50,6 +51,7 @@ def train_vae(config: VAEConfig | None = None, data=None, **overrides) -> VAERes
     steps = min(len(batches), config.max_steps_per_epoch or len(batches))
 
     vae = VAE(config.latent_dim, config.hidden).to(device)
+    net = wrap(vae, device)  # DistributedDataParallel under torchrun, else vae itself
     opt = torch.optim.Adam(vae.parameters(), lr=config.lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=config.epochs * steps)
     run = Run("vae", config, {"vae": vae}, {"opt": opt}, {"sched": sched})
@@ -60,7 +62,7 @@ def train_vae(config: VAEConfig | None = None, data=None, **overrides) -> VAERes
         bar = progress_bar(zip(range(steps), batches.epoch(epoch)), steps, f"epoch {epoch + 1}/{config.epochs}",
                            config.progress)
         for step, (x, _) in bar:
-            logits, mu, logvar = vae(x)                                   # (B, 1, 28, 28), (B, latent_dim) x2
+            logits, mu, logvar = net(x)                                   # (B, 1, 28, 28), (B, latent_dim) x2
             loss, rec, kl = vae_loss(logits, x, mu, logvar, config.beta)
             opt.zero_grad(set_to_none=True)
             loss.backward()

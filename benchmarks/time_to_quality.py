@@ -1,0 +1,248 @@
+"""Time to quality: what a GAN recipe reaches against wall seconds of training on this machine.
+
+    python benchmarks/time_to_quality.py                      # both recipes; docs/time_to_quality.{md,png}
+    python benchmarks/time_to_quality.py --published-epochs 8 --kit-epochs 3    # quicker, for a look
+
+Two recipes, run one after the other in this process, the same seed and the same evaluation after every
+epoch (2,000 fresh samples against 2,000 real test digits: recognised rate at p >= 0.9 and the Fréchet
+distance on the kit's classifier features over its real-data floor; the classifier only *measures*):
+
+* **kit**: ``GANConfig(epochs=KIT_EPOCHS)``: the kit's default recipe (deep DCGAN, spectral norm in D,
+  [-1, 1] data, Adam 2e-4, linear lr decay over the run, EMA generator), through ``train_gan``;
+* **published**: the recipe of a published MNIST GAN notebook: noise 64, Adam(0.002, betas (0.5, 0.99)),
+  batch 128, BCE, per-image ``RandomRotation(20)`` in a torchvision ``DataLoader``, and a Tanh generator
+  trained on [0, 1] data; a plain DCGAN (the kit's networks without the extra layers, BatchNorm in D),
+  no EMA, no schedule. Its samples are measured clamped to [0, 1], the range it was trained on.
+
+Also the classifier: test accuracy after every epoch of ``ClassifierConfig()`` (``--classifier``).
+Training seconds exclude the evaluations. Never run beside another job: two processes halve each other.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from mnist_gan_utils import evaluation as ev
+from mnist_gan_utils.checkpoints import load_pretrained
+from mnist_gan_utils.data import load_mnist
+from mnist_gan_utils.models import Discriminator, Generator
+from mnist_gan_utils.paths import DATA_DIR, OUTPUTS_DIR, REPO_ROOT
+from mnist_gan_utils.training.engine import seed_everything, set_threads
+from mnist_gan_utils.training.gan import gan_step
+
+N_EVAL = 2000
+SEED = 0
+
+
+class Judge:
+    """Recognised rate and Fréchet ratio of 2,000 samples, with fixed noise, against fixed real digits."""
+
+    def __init__(self, n: int = N_EVAL):
+        self.C = load_pretrained("classifier")
+        x_test = load_mnist("test")[0][:n]
+        self.f_test = ev.features(self.C, x_test)
+        self.x_test = x_test
+        self.floor = ev.frechet_distance_features(self.f_test, ev.features(self.C, load_mnist("train")[0][:n]))
+        self.z = torch.randn(n, 64, generator=torch.Generator().manual_seed(12345))
+
+    @torch.no_grad()
+    def __call__(self, G, to_unit) -> dict:
+        G.eval()
+        images = torch.cat([to_unit(G(self.z[i:i + 500])) for i in range(0, self.z.shape[0], 500)]).clamp(0, 1)
+        m = ev.evaluate_images(self.C, images, self.x_test, real_test_features=self.f_test)
+        return {"recognised_rate": m["recognised_rate"], "frechet_ratio": m["frechet_distance"] / self.floor,
+                "min_class_fraction": m["min_class_fraction"]}
+
+
+class Clock:
+    """Training seconds: wall time between evaluations, the evaluations themselves excluded."""
+
+    def __init__(self):
+        self.train, self.last = 0.0, time.perf_counter()
+
+    def lap(self) -> float:
+        self.train += time.perf_counter() - self.last
+        return self.train
+
+    def resume(self):
+        self.last = time.perf_counter()
+
+
+def run_kit(epochs: int, judge: Judge, max_steps: int | None = None) -> list[dict]:
+    from mnist_gan_utils.training.gan import GANConfig, train_gan
+    curve, clock = [], Clock()
+
+    def on_epoch_end(epoch, grid, history, G):
+        seconds = clock.lap()
+        curve.append({"epoch": epoch + 1, "seconds": seconds, **judge(G, lambda x: (x + 1) / 2)})
+        print(f"[kit] epoch {epoch + 1}: {curve[-1]}", flush=True)
+        clock.resume()
+    cfg = GANConfig(epochs=epochs, seed=SEED, run_dir=str(OUTPUTS_DIR / "bench_ttq_kit"), overwrite=True,
+                    progress=False, monitor_classes=False, max_steps_per_epoch=max_steps)
+    clock.resume()
+    train_gan(cfg, on_epoch_end=on_epoch_end)
+    return curve
+
+
+def run_published(epochs: int, judge: Judge, max_steps: int | None = None) -> list[dict]:
+    from torchvision import datasets, transforms
+    seed_everything(SEED)
+    tf = transforms.Compose([transforms.RandomRotation(20), transforms.ToTensor()])  # [0, 1]: the recipe's range
+    loader = torch.utils.data.DataLoader(datasets.MNIST(str(DATA_DIR), train=True, download=False, transform=tf),
+                                         batch_size=128, shuffle=True, num_workers=0)
+    G, D = Generator(64, 32, deep=False), Discriminator(32, norm="batch", deep=False)
+    opt_G = torch.optim.Adam(G.parameters(), lr=0.002, betas=(0.5, 0.99))
+    opt_D = torch.optim.Adam(D.parameters(), lr=0.002, betas=(0.5, 0.99))
+    curve, clock = [], Clock()
+    for epoch in range(epochs):
+        G.train(), D.train()
+        for step, (real, _) in enumerate(loader):
+            if max_steps is not None and step >= max_steps:
+                break
+            gan_step(G, D, opt_G, opt_D, real, torch.randn(real.shape[0], 64))  # noise sized to the (last) batch
+        seconds = clock.lap()
+        curve.append({"epoch": epoch + 1, "seconds": seconds, **judge(G, lambda x: x)})
+        print(f"[published] epoch {epoch + 1}: {curve[-1]}", flush=True)
+        clock.resume()
+    return curve
+
+
+def run_classifier(max_steps: int | None = None) -> list[dict]:
+    import copy
+    from mnist_gan_utils.training.classifier import ClassifierConfig, train_classifier
+    import mnist_gan_utils.training.classifier as tc
+    x_test, y_test = load_mnist("test")
+    curve, clock = [], Clock()
+    original = tc.Run.end_epoch
+
+    def end_epoch(run, epoch):  # measure the test accuracy after every epoch, off the clock
+        path = original(run, epoch)
+        seconds = clock.lap()
+        model = copy.deepcopy(run.modules["classifier"])  # evaluation must not touch the model being trained
+        curve.append({"epoch": epoch + 1, "seconds": seconds, "test_accuracy": ev.accuracy(model, x_test, y_test)})
+        print(f"[classifier] epoch {epoch + 1}: {curve[-1]}", flush=True)
+        clock.resume()
+        return path
+    tc.Run.end_epoch = end_epoch
+    try:
+        clock.resume()
+        train_classifier(ClassifierConfig(seed=SEED, run_dir=str(OUTPUTS_DIR / "bench_ttq_classifier"),
+                                          overwrite=True, progress=False, max_steps_per_epoch=max_steps))
+    finally:
+        tc.Run.end_epoch = original
+    return curve
+
+
+def first_reaching(curve, rec: float, fd: float):
+    """The first point of ``curve`` at least as good as (rec, fd) on both figures, or None."""
+    return next((p for p in curve if p["recognised_rate"] >= rec and p["frechet_ratio"] <= fd), None)
+
+
+def report(results: dict, out_md: Path, out_png: Path) -> str:
+    kit, pub = results.get("kit", []), results.get("published", [])
+    lines = ["# Time to quality", "",
+             f"`python benchmarks/time_to_quality.py` on {results['machine']}, torch {results['torch']}, "
+             f"{results['date']}. Evaluation after every epoch: {N_EVAL:,} samples (fixed noise) against {N_EVAL:,} real "
+             f"test digits; recognised = top class probability >= 0.9 by the kit's classifier; Fréchet distance on "
+             f"its features divided by the real-data floor ({N_EVAL:,} training vs test digits). Training seconds "
+             f"exclude the evaluations. Recipes: see the docstring of `benchmarks/time_to_quality.py`.", ""]
+    for name, curve in (("kit default recipe", kit), ("published notebook recipe", pub)):
+        if not curve:
+            continue
+        lines += [f"## {name}", "", "| epoch | training s | recognised | Fréchet / floor | rarest digit |",
+                  "| ---: | ---: | ---: | ---: | ---: |"]
+        lines += [f"| {p['epoch']} | {p['seconds']:.0f} | {p['recognised_rate']:.1%} | {p['frechet_ratio']:.1f} | "
+                  f"{p['min_class_fraction']:.1%} |" for p in curve]
+        lines.append("")
+    if kit:
+        # a collapsed generator can be "recognised" 100%: count only points where every digit is >= 5%
+        at10 = [p for p in kit if p["seconds"] <= 600 and p["min_class_fraction"] >= 0.05]
+        best10 = max((p["recognised_rate"] for p in at10), default=float("nan"))
+        lines += ["## Targets", "",
+                  f"- Kit recipe, best recognised rate within 10 minutes of training (every digit >= 5% of the "
+                  f"samples): **{best10:.1%}** (target >= 90%: {'met' if best10 >= 0.9 else 'NOT met'})."]
+        if pub:
+            end = pub[-1]
+            own = first_reaching(pub, end["recognised_rate"], end["frechet_ratio"])
+            hit = first_reaching(kit, end["recognised_rate"], end["frechet_ratio"])
+            lines.append(f"- Published recipe after {end['epoch']} epochs ({end['seconds']:.0f} s): recognised "
+                         f"{end['recognised_rate']:.1%}, Fréchet {end['frechet_ratio']:.1f}x floor; it first reached "
+                         f"both at epoch {own['epoch']} ({own['seconds']:.0f} s).")
+            if hit:
+                lines.append(f"- Kit recipe reaches both at epoch {hit['epoch']} ({hit['seconds']:.0f} s): "
+                             f"**{end['seconds'] / hit['seconds']:.1f}x** sooner than the published recipe's "
+                             f"{end['epoch']} epochs, {own['seconds'] / hit['seconds']:.1f}x sooner than its first "
+                             f"reaching them (target >= 10x: {'met' if end['seconds'] / hit['seconds'] >= 10 else 'NOT met'}).")
+            else:
+                lines.append("- Kit recipe does not reach both figures within its run.")
+        lines.append("")
+    clf = results.get("classifier", [])
+    if clf:
+        lines += ["## Classifier", "", "| epoch | training s | test accuracy |", "| ---: | ---: | ---: |"]
+        lines += [f"| {p['epoch']} | {p['seconds']:.0f} | {p['test_accuracy']:.2%} |" for p in clf]
+        hit = next((p for p in clf if p["test_accuracy"] >= 0.995), None)
+        lines += ["", "Time to 99.5% test accuracy: " + (f"**{hit['seconds']:.0f} s** (epoch {hit['epoch']} of "
+                  f"the default one-cycle schedule; its accuracy mid-schedule is not the target's)" if hit else
+                  "not reached"), ""]
+    lines.append(f"![time to quality]({out_png.name})")
+    text = "\n".join(lines) + "\n"
+    out_md.write_text(text)
+    _plot(kit, pub, out_png)
+    return text
+
+
+def _plot(kit, pub, path: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    for curve, label, style in ((kit, "kit default recipe", "o-"), (pub, "published notebook recipe", "s--")):
+        if curve:
+            t = [p["seconds"] / 60 for p in curve]
+            axes[0].plot(t, [p["recognised_rate"] for p in curve], style, label=label)
+            axes[1].plot(t, [p["frechet_ratio"] for p in curve], style, label=label)
+    axes[0].axhline(0.9, color="gray", ls=":", lw=1)
+    axes[0].axvline(10, color="gray", ls=":", lw=1)
+    axes[0].set(xlabel="training minutes (2 CPU cores)", ylabel="recognised rate (p >= 0.9)", ylim=(0, 1))
+    axes[1].set(xlabel="training minutes (2 CPU cores)", ylabel="Fréchet distance / real floor", yscale="log")
+    for ax in axes:
+        ax.legend(), ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--kit-epochs", type=int, default=6, help="epochs of the kit recipe (lr decays over them)")
+    ap.add_argument("--published-epochs", type=int, default=25)
+    ap.add_argument("--classifier", action="store_true", help="also time the classifier to 99.5%%")
+    ap.add_argument("--only", choices=["kit", "published"], help="run one recipe, keep the other's saved curve")
+    ap.add_argument("--max-steps", type=int, help="cap the steps of every epoch (a smoke test, not a measurement)")
+    ap.add_argument("--results", type=Path, default=REPO_ROOT / "benchmarks" / "results" / "time_to_quality.json")
+    ap.add_argument("--out", type=Path, default=REPO_ROOT / "docs" / "time_to_quality.md")
+    args = ap.parse_args(argv)
+    set_threads()
+    results = json.loads(args.results.read_text()) if args.results.exists() else {}
+    results.update(machine=f"{platform.machine()}, {torch.get_num_threads()} threads", torch=torch.__version__,
+                   date=time.strftime("%Y-%m-%d"))
+    judge = Judge()
+    if args.only in (None, "kit"):
+        results["kit"] = run_kit(args.kit_epochs, judge, args.max_steps)
+    if args.only in (None, "published"):
+        results["published"] = run_published(args.published_epochs, judge, args.max_steps)
+    if args.classifier:
+        results["classifier"] = run_classifier(args.max_steps)
+    args.results.parent.mkdir(parents=True, exist_ok=True)
+    args.results.write_text(json.dumps(results, indent=1))
+    print(report(results, args.out, args.out.with_suffix(".png")))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,92 @@
+"""Data-parallel training under ``torchrun``, with nothing to change in the loops.
+
+    torchrun --nproc_per_node=4 -m mnist_gan_utils train gan          # 4 GPUs (or 4 CPU processes)
+    torchrun --nnodes=2 --node_rank=0 --master_addr=HOST --nproc_per_node=8 -m mnist_gan_utils train gan
+
+``torchrun`` sets ``WORLD_SIZE``, ``RANK`` and ``LOCAL_RANK``; :func:`setup` then joins the process group
+(NCCL on CUDA, gloo on the CPU), each process trains on its own shard of the data (:func:`shard`), the
+networks are wrapped in ``DistributedDataParallel`` (:func:`wrap`: gradients are averaged across processes
+at each step, so every process holds the same weights), and only rank 0 (:func:`is_main`) writes the
+checkpoint, the sample grids and the progress bar. Without ``torchrun`` every function here is a no-op.
+"""
+from __future__ import annotations
+
+import os
+
+import torch
+from torch import nn
+
+
+def _dist():
+    return torch.distributed if torch.distributed.is_available() else None
+
+
+def world_size() -> int:
+    d = _dist()
+    if d is not None and d.is_initialized():
+        return d.get_world_size()
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def rank() -> int:
+    d = _dist()
+    if d is not None and d.is_initialized():
+        return d.get_rank()
+    return int(os.environ.get("RANK", "0"))
+
+
+def is_main() -> bool:
+    """True in the one process that writes files (rank 0), and when not distributed."""
+    return rank() == 0
+
+
+def local_world_size() -> int:
+    return int(os.environ.get("LOCAL_WORLD_SIZE", os.environ.get("WORLD_SIZE", "1")))
+
+
+def setup(device: torch.device) -> torch.device:
+    """Join the process group when launched by ``torchrun`` (once per process) and return this process's
+    device: ``cuda:LOCAL_RANK`` on a multi-GPU machine, otherwise ``device`` unchanged."""
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return device
+    d = _dist()
+    if d is None:
+        raise RuntimeError("WORLD_SIZE > 1 but this PyTorch build has no torch.distributed; run without torchrun")
+    if device.type == "mps":
+        raise ValueError("distributed training needs CUDA (NCCL) or the CPU (gloo); MPS has no backend: "
+                         "pass device='cpu' or run without torchrun")
+    if device.type == "cuda":
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        torch.cuda.set_device(device)
+    if not d.is_initialized():
+        d.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+    return device
+
+
+def shard(images: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """This process's share of the training data: every ``world_size``-th example from ``rank`` on, so the
+    shards are disjoint and together cover the data (one epoch = one pass over the data in all)."""
+    n = world_size()
+    if n <= 1:
+        return images, labels
+    m = images.shape[0] - images.shape[0] % n  # equal shards: every process takes the same number of steps
+    return images[rank():m:n], labels[rank():m:n]
+
+
+def wrap(module: nn.Module, device: torch.device) -> nn.Module:
+    """``DistributedDataParallel(module)`` when distributed, else the module itself."""
+    if world_size() <= 1:
+        return module
+    from torch.nn.parallel import DistributedDataParallel
+    return DistributedDataParallel(module, device_ids=[device.index] if device.type == "cuda" else None)
+
+
+def unwrap(module: nn.Module) -> nn.Module:
+    """The plain module inside a DDP wrapper (what checkpoints and sampling use)."""
+    return getattr(module, "module", module)
+
+
+def barrier() -> None:
+    d = _dist()
+    if d is not None and d.is_initialized():
+        d.barrier()

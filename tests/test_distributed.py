@@ -1,0 +1,50 @@
+"""The training loops under torchrun: 2 CPU processes (gloo), each on its own shard, one writer."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mnist_gan_utils.checkpoints import load_checkpoint
+from mnist_gan_utils.training import distributed
+
+WORKER = Path(__file__).parent / "helpers" / "ddp_worker.py"
+
+
+def _torchrun(out: Path, kind: str):
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", str(WORKER),
+           str(out), kind]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=out)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    return [json.loads((out / f"rank{i}.json").read_text()) for i in range(2)]
+
+
+@pytest.mark.parametrize("kind", ["gan", "cgan-wgan", "classifier"])
+def test_two_cpu_processes_train_one_model_and_rank_0_alone_writes(tmp_path, kind):
+    ranks = _torchrun(tmp_path, kind)
+    assert ranks[0]["digest"] == ranks[1]["digest"]          # gradients were averaged: the same weights
+    assert ranks[1]["writes"] == []                           # nothing written by rank 1 ...
+    writes = ranks[0]["writes"]
+    assert len(writes) == len(set(writes)) + writes.count(str(tmp_path / "run" / "checkpoint.pt")) - 1  # ... or twice
+    ckpt = load_checkpoint(tmp_path / "run" / "checkpoint.pt")
+    assert ckpt["epoch"] == 1 and set(ckpt["models"]) >= ({"classifier"} if kind == "classifier" else {"G", "D"})
+    plain = {k: m for k, m in ckpt["models"].items() if k != "G_ema"}  # (the EMA wrapper has its own "module.")
+    assert not any(k.startswith("module.") for m in plain.values() for k in m)  # no DDP prefix: plain state dicts
+    if kind != "classifier":
+        assert sorted(p.name for p in (tmp_path / "run").glob("epoch_*.png")) == ["epoch_001.png", "epoch_002.png"]
+
+
+def test_shards_are_disjoint_equal_and_cover_the_data(monkeypatch):
+    import torch
+    x, y = torch.arange(11), torch.arange(11)
+    parts = []
+    for r in range(3):
+        monkeypatch.setenv("WORLD_SIZE", "3")
+        monkeypatch.setenv("RANK", str(r))
+        parts.append(distributed.shard(x, y)[0])
+    assert [len(p) for p in parts] == [3, 3, 3]
+    assert len(set(torch.cat(parts).tolist())) == 9
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    monkeypatch.setenv("RANK", "0")
+    assert distributed.shard(x, y)[0] is x and distributed.is_main()
