@@ -82,6 +82,6 @@ def test_conditional_sampling_interpolation_and_animation(tmp_path):
         assert im.n_frames == 10 and im.size == (28 * 3, 28 * 3)   # 6 forward + 4 back; one image per frame, x3
     D = ConditionalDiscriminator(channels=8)
     s = ev.discriminator_scores(D, x, labels=ev.balanced_labels(25), batch_size=10)
-    assert s.shape == (25,) and ((s > 0) & (s < 1)).all()
+    assert s.shape == (25,) and ((s >= 0) & (s <= 1)).all()   # probabilities (an untrained D may saturate)
     with pytest.raises(ValueError, match="labels="):
         ev.discriminator_scores(D, x)
