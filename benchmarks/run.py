@@ -18,22 +18,28 @@ import torch
 
 from mnist_gan_utils.data import MNISTBatches, load_mnist
 from mnist_gan_utils.evaluation import sample
-from mnist_gan_utils.models import Discriminator, Generator
 from mnist_gan_utils.paths import DATA_DIR, REPO_ROOT
 from mnist_gan_utils.training.engine import set_threads
-from mnist_gan_utils.training.gan import GANConfig, gan_step
+from mnist_gan_utils.training.gan import GANConfig, build_networks, gan_step
 
 BATCH = 128
 
 
+CFG = GANConfig()  # the kit's default recipe: the self-conditioned DCGAN, matching-aware D
+CODES = torch.randint(0, max(CFG.clusters, 1), (BATCH,), generator=torch.Generator().manual_seed(0))
+
+
 def _models(seed=0):
     torch.manual_seed(seed)
-    cfg = GANConfig()
-    G = Generator(cfg.noise_dim, cfg.g_channels, cfg.g_deep)
-    D = Discriminator(cfg.d_channels, norm=cfg.d_norm, deep=cfg.d_deep)
-    opt_G = torch.optim.Adam(G.parameters(), lr=cfg.lr, betas=cfg.betas)
-    opt_D = torch.optim.Adam(D.parameters(), lr=cfg.lr, betas=cfg.betas)
-    return G, D, opt_G, opt_D, cfg.noise_dim
+    G, D = build_networks(CFG)
+    opt_G = torch.optim.Adam(G.parameters(), lr=CFG.lr, betas=CFG.betas)
+    opt_D = torch.optim.Adam(D.parameters(), lr=CFG.lr, betas=CFG.betas)
+    return G, D, opt_G, opt_D, CFG.noise_dim
+
+
+def _step(G, D, opt_G, opt_D, real, z):
+    """The default recipe's training step: real digits with their clusters (here fixed ones)."""
+    return gan_step(G, D, opt_G, opt_D, real, z, labels=CODES if CFG.clusters else None, mismatch=CFG.mismatch)
 
 
 def _time_loop(batches, steps: int, warmup: int = 3) -> float:
@@ -42,10 +48,10 @@ def _time_loop(batches, steps: int, warmup: int = 3) -> float:
     g = torch.Generator().manual_seed(0)
     it = iter(batches)
     for _ in range(warmup):
-        gan_step(G, D, opt_G, opt_D, next(it), torch.randn(BATCH, nz, generator=g))
+        _step(G, D, opt_G, opt_D, next(it), torch.randn(BATCH, nz, generator=g))
     t = time.perf_counter()
     for _ in range(steps):
-        gan_step(G, D, opt_G, opt_D, next(it), torch.randn(BATCH, nz, generator=g))
+        _step(G, D, opt_G, opt_D, next(it), torch.randn(BATCH, nz, generator=g))
     return steps * BATCH / (time.perf_counter() - t)
 
 
@@ -99,10 +105,10 @@ def _step_variant(name: str, steps: int) -> float:
     try:
         with ctx:
             for _ in range(3):  # warm-up (and compilation)
-                gan_step(G, D, opt_G, opt_D, x, torch.randn(BATCH, nz, generator=g))
+                _step(G, D, opt_G, opt_D, x, torch.randn(BATCH, nz, generator=g))
             t = time.perf_counter()
             for _ in range(steps):
-                gan_step(G, D, opt_G, opt_D, x, torch.randn(BATCH, nz, generator=g))
+                _step(G, D, opt_G, opt_D, x, torch.randn(BATCH, nz, generator=g))
             return steps * BATCH / (time.perf_counter() - t)
     finally:
         torch.set_flush_denormal(False)

@@ -32,6 +32,8 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--noise-dim", type=int)
     p.add_argument("--rotation", type=float, help="random rotation in degrees, applied per batch")
     p.add_argument("--conditional", action="store_true", help="gan: a conditional GAN (G and D see the label)")
+    p.add_argument("--clusters", type=int, help="gan: k-means groups shown to G and D (self-conditioned; default 0)")
+    p.add_argument("--mismatch", type=float, help="gan with --clusters or --conditional: weight of 'wrong label = fake'")
     p.add_argument("--loss", choices=["bce", "wgan-gp"], help="gan: the objective (default bce)")
     p.add_argument("--seed", type=int)
     p.add_argument("--device", help="auto (default), cpu, cuda or mps")
@@ -122,7 +124,7 @@ def train(args) -> int:
         from .training.gan import train_gan
         if args.conditional:
             overrides["conditional"] = True
-        for k in ("betas", "noise_dim", "rotation", "loss"):
+        for k in ("betas", "noise_dim", "rotation", "loss", "clusters", "mismatch"):
             if getattr(args, k) is not None:
                 overrides[k] = tuple(args.betas) if k == "betas" else getattr(args, k)
         result = train_gan(**overrides)

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 NUM_CLASSES = 10
+MAX_CLUSTERS = 1000
 IMAGE_SHAPE = (1, 28, 28)
 
 
@@ -120,34 +121,85 @@ def _flat_noise(z):
     return z
 
 
+def _uniform_cdf(clusters: int) -> torch.Tensor:
+    return torch.arange(1, clusters + 1, dtype=torch.float) / clusters
+
+
+def _codes_from_noise(z0: torch.Tensor, cdf: torch.Tensor) -> torch.Tensor:
+    """Cluster numbers ``(N,)`` from standard normal numbers ``z0 (N,)``: the normal quantile ``u`` of each,
+    bucketed by the clusters' cumulative shares ``cdf``, so cluster ``k`` comes up with its share."""
+    u = 0.5 * (1 + torch.erf(z0 / 2 ** 0.5))                                       # (N,) uniform in (0, 1)
+    return torch.bucketize(u, cdf[:-1].contiguous()).clamp_max(cdf.numel() - 1)
+
+
+def _set_cdf(cdf: torch.Tensor, prior: torch.Tensor) -> None:
+    with torch.no_grad():
+        cdf.copy_(prior.to(cdf).cumsum(0) / prior.sum())
+
+
 class Generator(nn.Module):
     """DCGAN generator: noise ``(N, noise_dim)`` (or ``(N, noise_dim, 1, 1)``) -> image ``(N, 1, 28, 28)``
     in [-1, 1]. Transposed convolutions with BatchNorm and ReLU, ending in Tanh.
+
+    ``clusters > 0`` makes it *self-conditioned* (see :mod:`mnist_gan_utils.clusters`). The first noise
+    number picks one of ``clusters`` groups of look-alike digits (found without labels, each as often as
+    in the training set), whose embedding joins the other ``noise_dim - 1`` numbers. It is still a plain
+    function of Gaussian noise: ``G(z)``. ``G(z, codes)`` asks for given clusters instead (training does).
 
     Sample in ``eval()`` mode: in train mode BatchNorm normalises with the batch's own statistics.
     """
 
     conditional = False
 
-    def __init__(self, noise_dim: int = 64, channels: int = 32, deep: bool = True):
+    def __init__(self, noise_dim: int = 64, channels: int = 32, deep: bool = True, clusters: int = 0,
+                 embed_dim: int = 16):
         super().__init__()
-        _check_int("noise_dim", noise_dim)
+        _check_int("noise_dim", noise_dim, low=2 if clusters else 1)
         _check_int("channels", channels)
+        _check_int("clusters", clusters, low=0, high=MAX_CLUSTERS)
+        _check_int("embed_dim", embed_dim)
         self.noise_dim, self.channels, self.deep = noise_dim, channels, deep
-        self.net = _generator_net(noise_dim, channels, deep)
+        self.clusters, self.embed_dim = clusters, embed_dim
+        in_dim = noise_dim
+        if clusters:
+            self.embed = nn.Embedding(clusters, embed_dim)                         # (N,) -> (N, embed_dim)
+            # cumulative share of each cluster in the training set (set by training; uniform until then)
+            self.register_buffer("cluster_cdf", _uniform_cdf(clusters))
+            in_dim = noise_dim - 1 + embed_dim
+        self.net = _generator_net(in_dim, channels, deep)
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
+    def set_prior(self, prior: torch.Tensor) -> None:
+        """Each cluster's share of the training digits ``(clusters,)``: how often ``G(z)`` draws it."""
+        _set_cdf(self.cluster_cdf, prior)
+
+    def code(self, z: torch.Tensor) -> torch.Tensor:
+        """The cluster each noise vector draws ``(N,)``: its first number's normal quantile, bucketed so
+        that each cluster comes up as often as in the training set."""
         z = _flat_noise(z)
         _check_input("Generator input z", z, (self.noise_dim,), f"(N, {self.noise_dim})", self)
-        return self.net(z[:, :, None, None])
+        return _codes_from_noise(z[:, 0], self.cluster_cdf)
+
+    def forward(self, z: torch.Tensor, codes: torch.Tensor | None = None) -> torch.Tensor:
+        z = _flat_noise(z)
+        _check_input("Generator input z", z, (self.noise_dim,), f"(N, {self.noise_dim})", self)
+        if not self.clusters:
+            if codes is not None:
+                raise ValueError("this Generator has no clusters (clusters=0): call it as G(z)")
+            return self.net(z[:, :, None, None])
+        if codes is None:
+            codes = self.code(z)
+        _check_labels("Generator codes", codes, z.shape[0], self.clusters)
+        # (N, noise_dim - 1 + embed_dim, 1, 1): the style numbers and the cluster's embedding
+        return self.net(torch.cat([z[:, 1:], self.embed(codes.long())], 1)[:, :, None, None])
 
 
-def _check_labels(name: str, labels, n: int | None = None) -> None:
+def _check_labels(name: str, labels, n: int | None = None, num: int = NUM_CLASSES) -> None:
     if not isinstance(labels, torch.Tensor) or labels.dtype not in (torch.int64, torch.int32) or labels.ndim != 1:
         raise TypeError(f"{name} must be an integer tensor of shape (N,), got "
                         f"{getattr(labels, 'dtype', type(labels).__name__)} {tuple(getattr(labels, 'shape', ()))}")
-    if labels.numel() and (labels.min() < 0 or labels.max() >= NUM_CLASSES):
-        raise ValueError(f"{name} must be digits in [0, 9], got values in [{int(labels.min())}, {int(labels.max())}]")
+    if labels.numel() and (labels.min() < 0 or labels.max() >= num):
+        what = "digits in [0, 9]" if num == NUM_CLASSES else f"cluster numbers in [0, {num - 1}]"
+        raise ValueError(f"{name} must be {what}, got values in [{int(labels.min())}, {int(labels.max())}]")
     if n is not None and labels.shape[0] != n:
         raise ValueError(f"{name}: expected one label per image ({n}), got {labels.shape[0]}")
 
@@ -201,24 +253,77 @@ def _discriminator_features(in_channels: int, c: int, norm: str, deep: bool):
     return features, sn(nn.Linear(top * 49, 1))  # head: (N, 1) logit
 
 
+def _add_label_parts(module: nn.Module, num: int, channels: int, norm: str, deep: bool) -> None:
+    """A D that knows each image's label (a digit, or a cluster): the label's 28x28 map joined to the
+    image as a second channel, and its *projection* on D's last features (Miyato & Koyama, 2018)."""
+    module.embed = nn.Embedding(num, 28 * 28)                                 # (N,) -> (N, 784) label map
+    module.features, module.head = _discriminator_features(2, channels, norm, deep)
+    sn = nn.utils.parametrizations.spectral_norm if norm == "spectral" else (lambda m: m)
+    module.project = sn(nn.Embedding(num, module.head.in_features))           # (N,) -> (N, top * 49)
+    nn.init.normal_(module.project.weight if norm != "spectral" else module.project.parametrizations.weight.original,
+                    std=0.02)
+
+
+def _labelled_logits(module: nn.Module, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    label_map = module.embed(labels).view(-1, *IMAGE_SHAPE)                   # (N, 1, 28, 28)
+    f = module.features(torch.cat([x, label_map], 1))                         # (N, 2, 28, 28) -> (N, top * 49)
+    return module.head(f).view(-1) + (module.project(labels) * f).sum(1)      # (N,) logits
+
+
 class Discriminator(nn.Module):
     """DCGAN discriminator: image ``(N, 1, 28, 28)`` in [-1, 1] -> one logit per image ``(N,)``.
 
     Strided convolutions with LeakyReLU; no sigmoid, so train with ``BCEWithLogitsLoss``
     (numerically stable) and read probabilities as ``torch.sigmoid(D(x))``.
+
+    ``clusters > 0`` (the self-conditioned GAN's D) also sees each image's cluster: ``D(x, codes)`` judges "a real member of cluster c". ``D(x)`` finds the nearest cluster itself (the k-means
+    centroids are buffers, set by training), so it still scores any image on its own.
     """
 
     conditional = False
 
-    def __init__(self, channels: int = 32, norm: str = "spectral", deep: bool = True):
+    def __init__(self, channels: int = 32, norm: str = "spectral", deep: bool = True, clusters: int = 0,
+                 pca_dim: int = 50):
         super().__init__()
         _check_int("channels", channels)
-        self.channels, self.norm, self.deep = channels, norm, deep
-        self.features, self.head = _discriminator_features(1, channels, norm, deep)
+        _check_int("clusters", clusters, low=0, high=MAX_CLUSTERS)
+        _check_int("pca_dim", pca_dim, high=28 * 28)
+        self.channels, self.norm, self.deep, self.clusters, self.pca_dim = channels, norm, deep, clusters, pca_dim
+        if not clusters:
+            self.features, self.head = _discriminator_features(1, channels, norm, deep)
+            return
+        _add_label_parts(self, clusters, channels, norm, deep)
+        self.register_buffer("pca_mean", torch.zeros(28 * 28))
+        self.register_buffer("pca_components", torch.zeros(pca_dim, 28 * 28))
+        self.register_buffer("centroids", torch.zeros(clusters, pca_dim))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def set_clusters(self, fitted) -> None:
+        """Copy a :class:`~mnist_gan_utils.clusters.PixelClusters`' PCA and centroids into the buffers."""
+        with torch.no_grad():
+            for name, value in (("pca_mean", fitted.mean), ("pca_components", fitted.components),
+                                ("centroids", fitted.centroids)):
+                getattr(self, name).copy_(value)
+
+    @torch.no_grad()
+    def assign(self, x: torch.Tensor) -> torch.Tensor:
+        """The nearest cluster of each image ``(N, 1, 28, 28)`` in [-1, 1] -> ``(N,)``."""
+        from .clusters import nearest
+        p = ((x.flatten(1) + 1) / 2 - self.pca_mean) @ self.pca_components.T      # (N, pca_dim)
+        return nearest(p, self.centroids)
+
+    def forward(self, x: torch.Tensor, codes: torch.Tensor | None = None) -> torch.Tensor:
         _check_input("Discriminator input x", x, IMAGE_SHAPE, "(N, 1, 28, 28)", self)
-        return self.head(self.features(x)).view(-1)
+        if not self.clusters:
+            if codes is not None:
+                raise ValueError("this Discriminator has no clusters (clusters=0): call it as D(x)")
+            return self.head(self.features(x)).view(-1)
+        codes = self.assign(x) if codes is None else codes
+        _check_labels("Discriminator codes", codes, x.shape[0], self.clusters)
+        return _labelled_logits(self, x, codes.long())
+
+    @property
+    def num_labels(self) -> int:
+        return self.clusters
 
 
 class ConditionalDiscriminator(nn.Module):
@@ -232,26 +337,18 @@ class ConditionalDiscriminator(nn.Module):
     """
 
     conditional = True
+    num_labels = NUM_CLASSES
 
     def __init__(self, channels: int = 32, norm: str = "spectral", deep: bool = True):
         super().__init__()
         _check_int("channels", channels)
         self.channels, self.norm, self.deep = channels, norm, deep
-        self.embed = nn.Embedding(NUM_CLASSES, 28 * 28)                       # (N,) -> (N, 784) label map
-        self.features, self.head = _discriminator_features(2, channels, norm, deep)
-        top = self.head.in_features
-        sn = nn.utils.parametrizations.spectral_norm if norm == "spectral" else (lambda m: m)
-        self.project = sn(nn.Embedding(NUM_CLASSES, top))                     # (N,) -> (N, top * 49)
-        nn.init.normal_(self.project.weight if norm != "spectral" else self.project.parametrizations.weight.original,
-                        std=0.02)
+        _add_label_parts(self, NUM_CLASSES, channels, norm, deep)
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         _check_input("ConditionalDiscriminator input x", x, IMAGE_SHAPE, "(N, 1, 28, 28)", self)
         _check_labels("ConditionalDiscriminator labels", labels, x.shape[0])
-        labels = labels.long()
-        label_map = self.embed(labels).view(-1, *IMAGE_SHAPE)                # (N, 1, 28, 28)
-        f = self.features(torch.cat([x, label_map], 1))                       # (N, 2, 28, 28) -> (N, top * 49)
-        return self.head(f).view(-1) + (self.project(labels) * f).sum(1)     # (N,) logits
+        return _labelled_logits(self, x, labels.long())
 
 
 # ---------------------------------------------------------------------------------------------

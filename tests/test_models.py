@@ -83,3 +83,39 @@ def test_conditional_gan_shapes_and_label_checks():
         D(x, torch.tensor([0, 1]))
     with pytest.raises(ValueError, match="expected shape"):
         G(torch.randn(2, 15), torch.tensor([0, 1]))
+
+
+def test_self_conditioned_generator_draws_each_cluster_as_often_as_its_prior():
+    G = Generator(16, channels=8, clusters=4, embed_dim=4).eval()
+    prior = torch.tensor([0.1, 0.2, 0.3, 0.4])
+    G.set_prior(prior)
+    z = torch.randn(40_000, 16, generator=torch.Generator().manual_seed(0))
+    shares = torch.bincount(G.code(z), minlength=4).float() / z.shape[0]
+    assert torch.allclose(shares, prior, atol=0.01)
+    # the first noise number alone picks the cluster; G(z) is the cluster's image
+    z2 = z[:8].clone()
+    z2[:, 1:] = torch.randn(8, 15)
+    assert torch.equal(G.code(z2), G.code(z[:8]))
+    assert torch.allclose(G(z[:8]), G(z[:8], G.code(z[:8])))
+    assert not torch.allclose(G(z[:1], torch.tensor([0])), G(z[:1], torch.tensor([3])))
+    with pytest.raises(ValueError, match="cluster numbers in \\[0, 3\\]"):
+        G(z[:1], torch.tensor([4]))
+    with pytest.raises(ValueError, match="clusters=0"):
+        Generator(16, channels=8)(z[:1], torch.tensor([0]))
+    with pytest.raises(ValueError, match="clusters"):
+        Generator(16, clusters=-1)
+
+
+def test_self_conditioned_discriminator_finds_the_cluster_itself():
+    from mnist_gan_utils.clusters import fit_clusters
+    x = torch.randint(0, 256, (200, 28, 28), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    fitted = fit_clusters(x, k=5, pca_dim=10)
+    D = Discriminator(channels=8, clusters=5, pca_dim=10).eval()  # eval: no power iteration per call
+    D.set_clusters(fitted)
+    images = x.unsqueeze(1).float() / 127.5 - 1
+    assert torch.equal(D.assign(images), fitted.assignments)
+    assert torch.allclose(D(images[:4]), D(images[:4], fitted.assignments[:4]))
+    assert D(images[:1], torch.tensor([0])).item() != D(images[:1], torch.tensor([1])).item()
+    with pytest.raises(ValueError, match="clusters=0"):
+        Discriminator(channels=8)(images[:1], torch.tensor([0]))
+

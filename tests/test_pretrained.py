@@ -30,8 +30,20 @@ def test_file_matches_hash_and_is_a_plain_state_dict(name):
     assert sha256_file(path) == e["sha256"]
     state = torch.load(path, map_location="cpu", weights_only=True)
     assert all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items())
-    assert sum(v.numel() for k, v in state.items() if "running" not in k and "num_batches" not in k
+    buffers = ("running", "num_batches", "cluster_cdf", "pca_", "centroids")  # statistics, not parameters
+    assert sum(v.numel() for k, v in state.items() if not any(b in k for b in buffers)
                and not k.endswith(("_u", "_v"))) == e["parameters"]
+
+
+def test_published_idiom_loads_the_committed_generator_and_decoder():
+    """As the README and published notebooks write it: the constructor's defaults fit the committed files."""
+    from mnist_gan_utils.models import Decoder, Generator
+    G = Generator(noise_dim=64)
+    G.load_state_dict(torch.load(MODELS_DIR / "generator.pth", map_location="cpu", weights_only=True))
+    assert G.eval()(torch.randn(16, 64)).shape == (16, 1, 28, 28)
+    dec = Decoder(latent_dim=8)
+    dec.load_state_dict(torch.load(MODELS_DIR / "decoder.pth", map_location="cpu", weights_only=True))
+    assert dec.eval()(torch.randn(16, 8)).shape == (16, 1, 28, 28)
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ def _params(m):
 def test_gan_step_changes_weights_and_writes_grid_and_checkpoint(tmp_path, small_data):
     from mnist_gan_utils.models import Generator
     torch.manual_seed(0)
-    before_G = _params(Generator(16, 8))  # same seed -> same init as inside train_gan
+    before_G = _params(Generator(16, 8, clusters=50))  # same seed -> same init as inside train_gan
     r = train_gan(GANConfig(epochs=1, max_steps_per_epoch=3, run_dir=str(tmp_path / "run"), ema_decay=0.0,
                             **TINY_GAN), data=small_data)
     after = _params(r.generator)
@@ -103,6 +103,7 @@ def test_nan_loss_stops_with_advice_and_keeps_checkpoint(tmp_path, small_data, m
     ("epochs", 0), ("epochs", -3), ("epochs", 1.5), ("batch_size", 0), ("batch_size", 60_001), ("lr", 0.0),
     ("lr", -1e-3), ("lr", math.nan), ("betas", (0.5, 1.0)), ("betas", (-0.1, 0.9)), ("betas", 0.5),
     ("noise_dim", 0), ("device", "tpu"), ("rotation", -5), ("ema_decay", 1.0), ("d_norm", "layer"),
+    ("clusters", 1), ("clusters", -2), ("clusters", 2.5),
 ])
 def test_bad_gan_hyperparameters_name_the_parameter(field, value):
     with pytest.raises(ValueError, match=field.split("_")[0]):
@@ -145,7 +146,8 @@ def test_gradient_penalty_is_zero_for_a_unit_lipschitz_linear_critic():
 
 def test_wgan_gp_option_trains_and_checks_its_settings(tmp_path, small_data):
     r = train_gan(GANConfig(epochs=1, max_steps_per_epoch=3, loss="wgan-gp", d_norm="none", n_critic=2,
-                            betas=(0.0, 0.9), run_dir=str(tmp_path / "w"), **TINY_GAN), data=small_data)
+                            clusters=0, mismatch=0.0, betas=(0.0, 0.9), run_dir=str(tmp_path / "w"), **TINY_GAN),
+                  data=small_data)
     assert all(math.isfinite(v) for v in r.history["step_loss_D"] + r.history["step_loss_G"])
     with pytest.raises(ValueError, match="BatchNorm"):
         GANConfig(loss="wgan-gp", d_norm="batch")
@@ -157,7 +159,7 @@ def test_wgan_gp_option_trains_and_checks_its_settings(tmp_path, small_data):
 def test_conditional_gan_trains_with_either_objective(tmp_path, small_data, loss):
     from mnist_gan_utils.models import ConditionalDiscriminator, ConditionalGenerator
     extra = dict(d_norm="none", n_critic=2, betas=(0.0, 0.9)) if loss == "wgan-gp" else {}
-    r = train_gan(GANConfig(epochs=1, max_steps_per_epoch=3, conditional=True, embed_dim=4, loss=loss,
+    r = train_gan(GANConfig(epochs=1, max_steps_per_epoch=3, conditional=True, clusters=0, embed_dim=4, loss=loss,
                             run_dir=str(tmp_path / "c"), **extra, **TINY_GAN), data=small_data)
     assert isinstance(r.generator, ConditionalGenerator) and isinstance(r.discriminator, ConditionalDiscriminator)
     assert all(math.isfinite(v) for v in r.history["step_loss_D"] + r.history["step_loss_G"])
@@ -181,5 +183,35 @@ def test_gan_step_feeds_the_batch_labels_to_a_conditional_pair():
     seen.clear()
     gan_step(G, D, opt_G, opt_D, torch.rand(4, 1, 28, 28) * 2 - 1, torch.randn(4, 16), labels=y, mismatch=0.5)
     assert len(seen) == 4 and (seen[2] != y).all() and ((seen[2] >= 0) & (seen[2] <= 9)).all()  # + real, wrong label
-    with pytest.raises(ValueError, match="conditional=True"):
-        GANConfig(mismatch=0.5)
+    seen.clear()  # fakes asked for other labels than the real digits' (a self-conditioned G's own clusters)
+    gan_step(G, D, opt_G, opt_D, torch.rand(4, 1, 28, 28) * 2 - 1, torch.randn(4, 16), labels=y,
+             fake_labels=torch.tensor([5, 6, 7, 8]))
+    assert torch.equal(seen[0], y) and torch.equal(seen[1], torch.tensor([5, 6, 7, 8])) and torch.equal(seen[2], seen[1])
+    with pytest.raises(ValueError, match="pick one"):
+        GANConfig(conditional=True)  # clusters (default 50) and a label: D would get two
+    with pytest.raises(ValueError, match="conditional=True or clusters"):
+        GANConfig(clusters=0)  # the plain D has no labels to mismatch (default mismatch 0.5)
+    GANConfig(clusters=0, mismatch=0.0), GANConfig(conditional=True, clusters=0)
+
+
+def test_self_conditioned_gan_trains_on_clusters_not_labels(tmp_path, small_data, monkeypatch):
+    """The default GAN shows D each real digit's k-means cluster; the digit labels are never read."""
+    from mnist_gan_utils.clusters import fit_clusters
+    from mnist_gan_utils.models import Discriminator, Generator
+    from mnist_gan_utils.training import gan
+    x, y = small_data
+    seen = []
+    real_step = gan.gan_step
+    monkeypatch.setattr(gan, "gan_step", lambda *a, **k: seen.append(k["labels"].clone()) or real_step(*a, **k))
+    r = train_gan(GANConfig(epochs=1, max_steps_per_epoch=3, clusters=8, mismatch=0.5, run_dir=str(tmp_path / "s"),
+                            **TINY_GAN),
+                  data=(x, torch.zeros_like(y)))  # labels all 0: any use of them would show
+    assert isinstance(r.generator, Generator) and r.generator.clusters == 8
+    assert isinstance(r.discriminator, Discriminator) and r.discriminator.clusters == 8
+    fitted = fit_clusters(x, 8, seed=0)
+    assert torch.allclose(r.generator.cluster_cdf, fitted.prior.cumsum(0))
+    assert torch.equal(r.discriminator.centroids, fitted.centroids)
+    batch_clusters = torch.cat(seen)
+    assert len(seen) == 3 and batch_clusters.max() <= 7 and len(batch_clusters.unique()) > 1
+    assert set(batch_clusters.tolist()) <= set(fitted.assignments.tolist())
+    assert r.generator(torch.randn(4, 16)).shape == (4, 1, 28, 28)  # sampled as G(z): a plain generator

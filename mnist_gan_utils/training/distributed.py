@@ -90,3 +90,17 @@ def barrier() -> None:
     d = _dist()
     if d is not None and d.is_initialized():
         d.barrier()
+
+
+def broadcast_tensors(*tensors: torch.Tensor) -> None:
+    """Overwrite each tensor, in place, with rank 0's (e.g. k-means centroids each process fitted on its shard)."""
+    if world_size() <= 1:
+        return
+    d = _dist()
+    for t in tensors:
+        if d.get_backend() == "nccl" and t.device.type != "cuda":  # NCCL moves GPU tensors only
+            on_gpu = t.to(torch.device("cuda", torch.cuda.current_device()))
+            d.broadcast(on_gpu, src=0)
+            t.copy_(on_gpu)
+        else:
+            d.broadcast(t, src=0)

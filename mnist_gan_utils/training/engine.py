@@ -238,6 +238,18 @@ def prepare(config_cls, config, overrides: dict, data=None):
     return config, device, *distributed.shard(images, labels)
 
 
+def shared_clusters(images: torch.Tensor, k: int, seed: int):
+    """k-means clusters of the training ``images`` (see :mod:`mnist_gan_utils.clusters`). Under torchrun
+    each process fits its own shard, then all take rank 0's fit, so a cluster number means the same group
+    of digits everywhere; ``assignments`` are this process's images' clusters."""
+    from ..clusters import fit_clusters
+    fitted = fit_clusters(images, k, seed=seed)
+    if distributed.world_size() > 1:
+        distributed.broadcast_tensors(fitted.mean, fitted.components, fitted.centroids, fitted.prior)
+        fitted.assignments = fitted.assign(images)
+    return fitted
+
+
 def progress_bar(iterable, total: int, desc: str, enabled: bool):
     from tqdm.auto import tqdm
     return tqdm(iterable, total=total, desc=desc, leave=False, disable=not (enabled and distributed.is_main()),

@@ -1,6 +1,11 @@
 """DCGAN training: BCE with logits, Adam, batch augmentation, an EMA generator, a fixed-noise grid
-per epoch, a checkpoint per epoch and resume. The same loop trains the conditional GAN
-(``conditional=True``: G and D also see the digit label) and the WGAN-GP objective (``loss='wgan-gp'``)."""
+per epoch, a checkpoint per epoch and resume.
+
+The default recipe is *self-conditioned* (``clusters=50``: G and D also see which of 50 groups of
+look-alike digits, found by k-means without labels, a digit belongs to) over 3 epochs: recognisable digits
+soonest (``docs/time_to_quality.md``). ``clusters=0, epochs=12`` is the plain DCGAN of ``models/generator.pth``:
+slower, but more varied digits. The same loop trains the conditional GAN (``conditional=True``: G and D
+see the digit label) and the WGAN-GP objective (``loss='wgan-gp'``)."""
 from __future__ import annotations
 
 import dataclasses
@@ -16,14 +21,14 @@ from ..data import MNISTBatches
 from ..models import ConditionalDiscriminator, ConditionalGenerator, Discriminator, Generator
 from . import distributed
 from .engine import (BaseConfig, Run, check_betas, check_positive_float, check_positive_int, check_range,
-                     epoch_generator, prepare, progress_bar)
+                     epoch_generator, prepare, progress_bar, shared_clusters)
 
 
 @dataclasses.dataclass
 class GANConfig(BaseConfig):
     """Hyperparameters of the DCGAN loop; every field is validated when the config is made."""
 
-    epochs: int = 12
+    epochs: int = 3
     batch_size: int = 128
     lr: float = 2e-4
     betas: tuple = (0.5, 0.999)
@@ -44,9 +49,12 @@ class GANConfig(BaseConfig):
     n_critic: int = 5              # wgan-gp: critic updates (each on a fresh batch) per generator update
     gp_weight: float = 10.0        # wgan-gp: weight of the gradient penalty
     monitor_classes: bool = True   # report fixed-noise samples collapsing onto 1-2 digits (uses models/classifier.pth)
-    conditional: bool = False      # cGAN: the label is embedded and joined to G's noise and to D's image
-    embed_dim: int = 16            # conditional: size of G's label embedding
-    mismatch: float = 0.0          # conditional, bce: weight of "real digit, wrong label = fake" in D's loss
+    clusters: int = 50             # self-conditioning: k-means groups of the training digits (no labels) shown
+                                   # to G and D; 0 = the plain DCGAN
+    conditional: bool = False      # cGAN: the digit label is embedded and joined to G's noise and to D's image
+    embed_dim: int = 16            # clusters or conditional: size of G's label embedding
+    mismatch: float = 0.5          # bce, when D sees labels (clusters or conditional): weight of "real digit,
+                                   # wrong label = fake" in D's loss; must be 0 for the plain DCGAN
 
     def validate(self) -> None:
         super().validate()
@@ -60,8 +68,15 @@ class GANConfig(BaseConfig):
         check_positive_int("grid_size", self.grid_size, high=1024)
         check_positive_int("embed_dim", self.embed_dim, high=1024)
         check_range("mismatch", self.mismatch, 0.0, 10.0)
-        if self.mismatch > 0 and not self.conditional:
-            raise ValueError("mismatch > 0 needs conditional=True: only a conditional D sees labels")
+        if not isinstance(self.clusters, int) or isinstance(self.clusters, bool) or self.clusters == 1 \
+                or not 0 <= self.clusters <= 1000:
+            raise ValueError(f"clusters must be 0 (the plain DCGAN) or an integer in [2, 1000] (self-conditioned), "
+                             f"got {self.clusters!r}")
+        if self.mismatch > 0 and not (self.conditional or self.clusters):
+            raise ValueError("mismatch > 0 needs a D that sees labels: conditional=True or clusters > 0")
+        if self.clusters and self.conditional:
+            raise ValueError("clusters > 0 and conditional=True both give D a label: pick one (clusters=0 for "
+                             "the conditional GAN)")
         if self.d_norm not in ("batch", "spectral", "none"):
             raise ValueError(f"d_norm must be 'batch', 'spectral' or 'none', got {self.d_norm!r}")
         if self.lr_D is not None:
@@ -95,12 +110,21 @@ def fixed_labels(config: GANConfig) -> torch.Tensor:
 
 
 def build_networks(config: GANConfig):
-    """G and D as ``config`` describes them (conditional or not)."""
+    """G and D as ``config`` describes them (plain, self-conditioned or conditional)."""
     if config.conditional:
         return (ConditionalGenerator(config.noise_dim, config.g_channels, config.g_deep, config.embed_dim),
                 ConditionalDiscriminator(config.d_channels, norm=config.d_norm, deep=config.d_deep))
-    return (Generator(config.noise_dim, config.g_channels, config.g_deep),
-            Discriminator(config.d_channels, norm=config.d_norm, deep=config.d_deep))
+    return (Generator(config.noise_dim, config.g_channels, config.g_deep, config.clusters, config.embed_dim),
+            Discriminator(config.d_channels, norm=config.d_norm, deep=config.d_deep, clusters=config.clusters))
+
+
+def self_condition(G: Generator, D: Discriminator, images: torch.Tensor, seed: int = 0) -> torch.Tensor:
+    """Fit the k-means clusters of ``images`` (uint8 ``(N, 28, 28)``) into G (how often to draw each)
+    and D (the centroids, so ``D(x)`` can find a digit's cluster), and return each image's cluster ``(N,)``."""
+    fitted = shared_clusters(images, G.clusters, seed)
+    G.set_prior(fitted.prior)
+    D.set_clusters(fitted)
+    return fitted.assignments
 
 
 def train_gan(config: GANConfig | None = None, data=None,
@@ -115,10 +139,11 @@ def train_gan(config: GANConfig | None = None, data=None,
     from ..plotting import save_grid
 
     config, device, images, labels = prepare(GANConfig, config, overrides, data)
+    G, D = (m.to(device) for m in build_networks(config))
+    if config.clusters:  # self-conditioning: D's "label" for a real digit is its k-means cluster
+        labels = self_condition(G, D, images, config.seed)
     batches = MNISTBatches(images, labels, config.batch_size, rotation=config.rotation, value_range=(-1, 1),
                            device=device, seed=config.seed)
-
-    G, D = (m.to(device) for m in build_networks(config))
     if config.init_from:
         _init_from(G, D, config.init_from, "conditional_" if config.conditional else "")
     # The EMA averages G's weights only; its BatchNorm statistics are copied from G (see update_ema).
@@ -151,10 +176,14 @@ def train_gan(config: GANConfig | None = None, data=None,
                            config.progress)
         for step, (real, y) in bar:
             z = torch.randn(real.shape[0], config.noise_dim, generator=g).to(device)   # (B, noise_dim)
-            y = y if config.conditional else None   # a cGAN's fakes are asked for the batch's own labels
+            # D sees each real digit's label (cGAN) or k-means cluster (self-conditioned), or nothing (plain)
+            y = y if config.conditional or config.clusters else None
+            # a cGAN's fakes are asked for the batch's own labels; a self-conditioned G draws the clusters
+            # its noise picks, as when sampling
+            y_fake = G.code(z) if config.clusters else y
             if config.loss == "bce":
                 stats = gan_step(G_train, D_train, opt_G, opt_D, real, z, config.real_label, labels=y,
-                                 mismatch=config.mismatch)
+                                 mismatch=config.mismatch, generator=g, fake_labels=y_fake)
             else:
                 stats = wgan_gp_step(G_train, D_train, opt_G, opt_D, real, z, config.gp_weight, g, labels=y,
                                      update_G=(step + 1) % g_every == 0)
@@ -224,25 +253,30 @@ def _cond(labels):
 
 
 def gan_step(G, D, opt_G, opt_D, real: torch.Tensor, z: torch.Tensor, real_label: float = 1.0,
-             labels: torch.Tensor | None = None, mismatch: float = 0.0) -> dict:
+             labels: torch.Tensor | None = None, mismatch: float = 0.0, generator: torch.Generator | None = None,
+             fake_labels: torch.Tensor | None = None) -> dict:
     """One DCGAN update of D then G on a batch of real images ``(B, 1, 28, 28)`` in [-1, 1] and noise
-    ``z (B, noise_dim)``; a cGAN also gets the batch's ``labels (B,)``. Returns the named statistics.
+    ``z (B, noise_dim)``; a cGAN also gets the batch's ``labels (B,)``, and its fakes are asked for
+    ``fake_labels`` (default: the same labels). Returns the named statistics.
 
     ``mismatch > 0`` (cGAN) makes D *matching-aware* (Reed et al., 2016): real digits shown with a wrong
     label are fakes too, weighted ``mismatch``. D then learns "a 3 offered as an 8 is fake" from real
     data, and G is pushed away from digits that could pass for two labels."""
-    c = _cond(labels)
-    fake = G(z, *c)                                                      # (B, 1, 28, 28)
+    fake_labels = labels if fake_labels is None else fake_labels
+    c, c_fake = _cond(labels), _cond(fake_labels)
+    fake = G(z, *c_fake)                                                 # (B, 1, 28, 28)
     D_plain = distributed.unwrap(D)  # step (2) needs no gradient sync for D (its weights are frozen there)
 
     # (1) Update D: maximise log D(x) + log(1 - D(G(z)))
     opt_D.zero_grad(set_to_none=True)
     d_real = D(real, *c)                                                 # (B,) logits
-    d_fake = D(fake.detach(), *c)
+    d_fake = D(fake.detach(), *c_fake)
     loss_D = (F.binary_cross_entropy_with_logits(d_real, torch.full_like(d_real, real_label))
               + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake)))
     if mismatch > 0 and labels is not None:
-        wrong = (labels + torch.randint(1, 10, labels.shape).to(labels.device)) % 10  # never the right label
+        k = D_plain.num_labels
+        shift = torch.randint(1, k, labels.shape, generator=generator).to(labels.device)
+        wrong = (labels + shift) % k  # never the right label
         d_wrong = D(real, wrong)
         loss_D = loss_D + mismatch * F.binary_cross_entropy_with_logits(d_wrong, torch.zeros_like(d_wrong))
     loss_D.backward()
@@ -251,7 +285,7 @@ def gan_step(G, D, opt_G, opt_D, real: torch.Tensor, z: torch.Tensor, real_label
     # (2) Update G: maximise log D(G(z)) (the non-saturating loss)
     opt_G.zero_grad(set_to_none=True)
     D.requires_grad_(False)  # no D gradients needed here: saves part of D's backward
-    d_gen = D_plain(fake, *c)
+    d_gen = D_plain(fake, *c_fake)
     loss_G = F.binary_cross_entropy_with_logits(d_gen, torch.ones_like(d_gen))
     loss_G.backward()
     D.requires_grad_(True)

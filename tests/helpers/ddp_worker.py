@@ -35,18 +35,22 @@ common = dict(epochs=2, batch_size=32, train_size=256, max_steps_per_epoch=3, ru
               device="cpu", progress=False, data=(x, y))
 if kind == "gan":
     from mnist_gan_utils.training import train_gan
-    r = train_gan(g_channels=8, d_channels=8, noise_dim=16, grid_size=16, monitor_classes=False, **common)
+    # self-conditioned: each process fits k-means on its shard, then all must take rank 0's clusters
+    r = train_gan(g_channels=8, d_channels=8, noise_dim=16, grid_size=16, monitor_classes=False, clusters=8,
+                  mismatch=0.5, **common)
     model = r.generator
 elif kind == "cgan-wgan":
     from mnist_gan_utils.training import train_gan
     r = train_gan(g_channels=8, d_channels=8, noise_dim=16, grid_size=16, monitor_classes=False, conditional=True,
-                  loss="wgan-gp", d_norm="none", n_critic=2, betas=(0.0, 0.9), **common)
+                  clusters=0, loss="wgan-gp", d_norm="none", n_critic=2, betas=(0.0, 0.9), **common)
     model = r.generator
 else:
     from mnist_gan_utils.training import train_classifier
     model = train_classifier(channels=8, **common).classifier
 
-# Parameters only: BatchNorm running statistics are per-process estimates (rank 0's are saved), as usual in DDP.
-digest = hashlib.sha256(b"".join(p.detach().cpu().numpy().tobytes() for p in model.parameters())).hexdigest()
+# Parameters, and the self-conditioned G's cluster shares (each process fits k-means on its own shard, then
+# all take rank 0's); not the BatchNorm running statistics: per-process estimates (rank 0's are saved), as usual.
+tensors = list(model.parameters()) + [b for n, b in model.named_buffers() if n == "cluster_cdf"]
+digest = hashlib.sha256(b"".join(t.detach().cpu().numpy().tobytes() for t in tensors)).hexdigest()
 (out / f"rank{rank}.json").write_text(json.dumps({"writes": writes, "digest": digest,
                                                   "threads": torch.get_num_threads()}))
