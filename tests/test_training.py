@@ -188,10 +188,13 @@ def test_gan_step_feeds_the_batch_labels_to_a_conditional_pair():
              fake_labels=torch.tensor([5, 6, 7, 8]))
     assert torch.equal(seen[0], y) and torch.equal(seen[1], torch.tensor([5, 6, 7, 8])) and torch.equal(seen[2], seen[1])
     with pytest.raises(ValueError, match="pick one"):
-        GANConfig(conditional=True)  # clusters (default 50) and a label: D would get two
+        GANConfig(conditional=True, clusters=50)  # clusters and a label: D would get two
     with pytest.raises(ValueError, match="conditional=True or clusters"):
-        GANConfig(clusters=0)  # the plain D has no labels to mismatch (default mismatch 0.5)
-    GANConfig(clusters=0, mismatch=0.0), GANConfig(conditional=True, clusters=0)
+        GANConfig(clusters=0, mismatch=0.5)  # the plain D has no labels to mismatch
+    # the defaults follow the kind of GAN: self-conditioned, plain or conditional
+    assert (GANConfig().clusters, GANConfig().mismatch) == (50, 0.5)
+    assert (GANConfig(clusters=0).clusters, GANConfig(clusters=0).mismatch) == (0, 0.0)
+    assert (GANConfig(conditional=True).clusters, GANConfig(conditional=True).mismatch) == (0, 0.5)
 
 
 def test_self_conditioned_gan_trains_on_clusters_not_labels(tmp_path, small_data, monkeypatch):

@@ -49,14 +49,18 @@ class GANConfig(BaseConfig):
     n_critic: int = 5              # wgan-gp: critic updates (each on a fresh batch) per generator update
     gp_weight: float = 10.0        # wgan-gp: weight of the gradient penalty
     monitor_classes: bool = True   # report fixed-noise samples collapsing onto 1-2 digits (uses models/classifier.pth)
-    clusters: int = 50             # self-conditioning: k-means groups of the training digits (no labels) shown
-                                   # to G and D; 0 = the plain DCGAN
+    clusters: int | None = None    # self-conditioning: k-means groups of the training digits (no labels) shown
+                                   # to G and D; 0 = the plain DCGAN; None: 50, or 0 for a conditional GAN
     conditional: bool = False      # cGAN: the digit label is embedded and joined to G's noise and to D's image
     embed_dim: int = 16            # clusters or conditional: size of G's label embedding
-    mismatch: float = 0.5          # bce, when D sees labels (clusters or conditional): weight of "real digit,
-                                   # wrong label = fake" in D's loss; must be 0 for the plain DCGAN
+    mismatch: float | None = None  # bce, when D sees labels (clusters or conditional): weight of "real digit,
+                                   # wrong label = fake" in D's loss; None: 0.5 when D sees labels, else 0
 
     def validate(self) -> None:
+        if self.clusters is None:  # the defaults that depend on other fields, resolved once
+            self.clusters = 0 if self.conditional else 50
+        if self.mismatch is None:
+            self.mismatch = 0.5 if (self.conditional or self.clusters) else 0.0
         super().validate()
         check_betas(self.betas)
         check_positive_int("noise_dim", self.noise_dim)
