@@ -34,7 +34,7 @@ class PixelClusters:
 
     def assign(self, images: torch.Tensor) -> torch.Tensor:
         """The nearest cluster of each image (uint8 ``(N, 28, 28)`` or float ``(N, 1, 28, 28)`` in [0, 1])."""
-        return nearest((_pixels(images) - self.mean) @ self.components.T, self.centroids)
+        return nearest_cluster(_pixels(images), self.mean, self.components, self.centroids)
 
     def purity(self, labels: torch.Tensor) -> float:
         """Share of digits whose label is their cluster's most common one (a check only; fitting never reads labels)."""
@@ -54,6 +54,12 @@ def nearest(points: torch.Tensor, centroids: torch.Tensor, batch_size: int = 10_
     """Index of the nearest centroid for each point, in batches (bounded memory)."""
     return torch.cat([torch.cdist(points[i:i + batch_size], centroids).argmin(1)
                       for i in range(0, points.shape[0], batch_size)])
+
+
+def nearest_cluster(pixels: torch.Tensor, mean: torch.Tensor, components: torch.Tensor,
+                    centroids: torch.Tensor) -> torch.Tensor:
+    """The cluster of each image ``pixels (N, 784)`` in [0, 1]: its nearest centroid in the principal components."""
+    return nearest((pixels - mean) @ components.T, centroids)
 
 
 def fit_clusters(images: torch.Tensor, k: int = 50, pca_dim: int = PCA_DIM, iterations: int = 30,

@@ -121,22 +121,6 @@ def _flat_noise(z):
     return z
 
 
-def _uniform_cdf(clusters: int) -> torch.Tensor:
-    return torch.arange(1, clusters + 1, dtype=torch.float) / clusters
-
-
-def _codes_from_noise(z0: torch.Tensor, cdf: torch.Tensor) -> torch.Tensor:
-    """Cluster numbers ``(N,)`` from standard normal numbers ``z0 (N,)``: the normal quantile ``u`` of each,
-    bucketed by the clusters' cumulative shares ``cdf``, so cluster ``k`` comes up with its share."""
-    u = 0.5 * (1 + torch.erf(z0 / 2 ** 0.5))                                       # (N,) uniform in (0, 1)
-    return torch.bucketize(u, cdf[:-1].contiguous()).clamp_max(cdf.numel() - 1)
-
-
-def _set_cdf(cdf: torch.Tensor, prior: torch.Tensor) -> None:
-    with torch.no_grad():
-        cdf.copy_(prior.to(cdf).cumsum(0) / prior.sum())
-
-
 class Generator(nn.Module):
     """DCGAN generator: noise ``(N, noise_dim)`` (or ``(N, noise_dim, 1, 1)``) -> image ``(N, 1, 28, 28)``
     in [-1, 1]. Transposed convolutions with BatchNorm and ReLU, ending in Tanh.
@@ -164,20 +148,25 @@ class Generator(nn.Module):
         if clusters:
             self.embed = nn.Embedding(clusters, embed_dim)                         # (N,) -> (N, embed_dim)
             # cumulative share of each cluster in the training set (set by training; uniform until then)
-            self.register_buffer("cluster_cdf", _uniform_cdf(clusters))
+            self.register_buffer("cluster_cdf", torch.arange(1, clusters + 1, dtype=torch.float) / clusters)
             in_dim = noise_dim - 1 + embed_dim
         self.net = _generator_net(in_dim, channels, deep)
 
     def set_prior(self, prior: torch.Tensor) -> None:
         """Each cluster's share of the training digits ``(clusters,)``: how often ``G(z)`` draws it."""
-        _set_cdf(self.cluster_cdf, prior)
+        with torch.no_grad():
+            self.cluster_cdf.copy_(prior.to(self.cluster_cdf).cumsum(0) / prior.sum())
 
     def code(self, z: torch.Tensor) -> torch.Tensor:
         """The cluster each noise vector draws ``(N,)``: its first number's normal quantile, bucketed so
         that each cluster comes up as often as in the training set."""
         z = _flat_noise(z)
         _check_input("Generator input z", z, (self.noise_dim,), f"(N, {self.noise_dim})", self)
-        return _codes_from_noise(z[:, 0], self.cluster_cdf)
+        return self._code(z)
+
+    def _code(self, z: torch.Tensor) -> torch.Tensor:
+        u = 0.5 * (1 + torch.erf(z[:, 0] / 2 ** 0.5))                               # (N,) uniform in (0, 1)
+        return torch.bucketize(u, self.cluster_cdf[:-1].contiguous()).clamp_max(self.clusters - 1)
 
     def forward(self, z: torch.Tensor, codes: torch.Tensor | None = None) -> torch.Tensor:
         z = _flat_noise(z)
@@ -187,7 +176,7 @@ class Generator(nn.Module):
                 raise ValueError("this Generator has no clusters (clusters=0): call it as G(z)")
             return self.net(z[:, :, None, None])
         if codes is None:
-            codes = self.code(z)
+            codes = self._code(z)
         _check_labels("Generator codes", codes, z.shape[0], self.clusters)
         # (N, noise_dim - 1 + embed_dim, 1, 1): the style numbers and the cluster's embedding
         return self.net(torch.cat([z[:, 1:], self.embed(codes.long())], 1)[:, :, None, None])
@@ -307,9 +296,8 @@ class Discriminator(nn.Module):
     @torch.no_grad()
     def assign(self, x: torch.Tensor) -> torch.Tensor:
         """The nearest cluster of each image ``(N, 1, 28, 28)`` in [-1, 1] -> ``(N,)``."""
-        from .clusters import nearest
-        p = ((x.flatten(1) + 1) / 2 - self.pca_mean) @ self.pca_components.T      # (N, pca_dim)
-        return nearest(p, self.centroids)
+        from .clusters import nearest_cluster
+        return nearest_cluster((x.flatten(1) + 1) / 2, self.pca_mean, self.pca_components, self.centroids)
 
     def forward(self, x: torch.Tensor, codes: torch.Tensor | None = None) -> torch.Tensor:
         _check_input("Discriminator input x", x, IMAGE_SHAPE, "(N, 1, 28, 28)", self)
