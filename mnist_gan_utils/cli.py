@@ -32,7 +32,8 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--noise-dim", type=int)
     p.add_argument("--rotation", type=float, help="random rotation in degrees, applied per batch")
     p.add_argument("--conditional", action="store_true", help="gan: a conditional GAN (G and D see the label)")
-    p.add_argument("--clusters", type=int, help="gan: k-means groups shown to G and D (self-conditioned; default 0)")
+    p.add_argument("--clusters", type=int,
+                   help="gan: k-means groups of look-alike digits shown to G and D (default 100; 0: the plain DCGAN)")
     p.add_argument("--mismatch", type=float, help="gan with --clusters or --conditional: weight of 'wrong label = fake'")
     p.add_argument("--loss", choices=["bce", "wgan-gp"], help="gan: the objective (default bce)")
     p.add_argument("--seed", type=int)

@@ -24,10 +24,14 @@ def test_bad_hyperparameter_is_a_clear_error(tmp_path):
 
 
 def test_pretrain_quick_writes_models_and_manifest(tmp_path):
-    r = _run("pretrain", "--model", "classifier", "--model", "decoder", "--quick", "--models-dir", str(tmp_path))
+    r = _run("pretrain", "--all", "--quick", "--models-dir", str(tmp_path))  # every recipe, tiny: ~30 s
     assert r.returncode == 0, r.stderr
     manifest = json.loads((tmp_path / "manifest.json").read_text())
-    assert set(manifest["models"]) == {"classifier", "decoder"}
+    assert set(manifest["models"]) == {"classifier", "decoder", "generator", "discriminator", "latent_code_predictor",
+                                       "conditional_generator", "conditional_discriminator", "wgan_gp_generator",
+                                       "wgan_gp_critic"}
+    assert manifest["models"]["latent_code_predictor"]["config"]["clusters"] == \
+        manifest["models"]["generator"]["config"]["clusters"] > 0  # the predictor fits its self-conditioned G
     entry = manifest["models"]["decoder"]
     assert (tmp_path / entry["file"]).exists() and len(entry["sha256"]) == 64
     assert "recognised_rate" in entry["metrics"] and entry["command"].startswith("python -m mnist_gan_utils pretrain")

@@ -119,3 +119,23 @@ def test_self_conditioned_discriminator_finds_the_cluster_itself():
     with pytest.raises(ValueError, match="clusters=0"):
         Discriminator(channels=8)(images[:1], torch.tensor([0]))
 
+
+
+def test_predictor_for_a_self_conditioned_generator_draws_the_clusters_it_is_told():
+    """The code's first number lands in the drawn cluster's slice (G.code gives it back), and each digit
+    draws its clusters as often as set_clusters says; the network writes the other numbers."""
+    G = Generator(noise_dim=16, channels=8, clusters=6)
+    G.set_prior(torch.tensor([1.0, 2, 3, 1, 1, 2]))
+    P = LatentCodePredictor(noise_dim=16, clusters=6)
+    weights = torch.zeros(10, 6)
+    weights[:, 0], weights[3] = 1.0, torch.tensor([0.0, 0, 1, 0, 3, 0])  # a 3: clusters 2 and 4, 1:3
+    P.set_clusters(weights, G.cluster_cdf)
+    labels = torch.full((4000,), 3)
+    eps = torch.randn(4000, P.eps_dim, generator=torch.Generator().manual_seed(0))
+    z = P(labels, eps)
+    assert z.shape == (4000, 16) and torch.equal(G.code(z), P.pick_clusters(labels, eps))
+    share = torch.bincount(G.code(z), minlength=6).float() / 4000
+    assert share[[0, 1, 3, 5]].sum() == 0 and abs(share[4] - 0.75) < 0.03
+    assert torch.equal(G.code(P(torch.zeros(5, dtype=torch.long))), torch.zeros(5, dtype=torch.long))
+    with pytest.raises(ValueError, match="positive weight in every row"):
+        P.set_clusters(torch.zeros(10, 6), G.cluster_cdf)

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from mnist_gan_utils import evaluation as ev
-from mnist_gan_utils.checkpoints import load_pretrained, sha256_file
+from mnist_gan_utils.checkpoints import load_pretrained, read_manifest, sha256_file
 from mnist_gan_utils.paths import MANIFEST_PATH, MODELS_DIR
 
 NAMES = ["classifier", "decoder", "generator", "discriminator", "latent_code_predictor", "conditional_generator",
@@ -36,11 +36,16 @@ def test_file_matches_hash_and_is_a_plain_state_dict(name):
 
 
 def test_published_idiom_loads_the_committed_generator_and_decoder():
-    """As the README and published notebooks write it: the constructor's defaults fit the committed files."""
+    """As the README writes it (the published notebooks' idiom, plus the generator's clusters)."""
     from mnist_gan_utils.models import Decoder, Generator
-    G = Generator(noise_dim=64)
-    G.load_state_dict(torch.load(MODELS_DIR / "generator.pth", map_location="cpu", weights_only=True))
+    state = torch.load(MODELS_DIR / "generator.pth", map_location="cpu", weights_only=True)
+    k = read_manifest()["models"]["generator"]["config"].get("clusters", 0)
+    G = Generator(noise_dim=64, clusters=k)
+    G.load_state_dict(state)
     assert G.eval()(torch.randn(16, 64)).shape == (16, 1, 28, 28)
+    if k:  # the plain constructor says what to write instead of listing mismatched keys
+        with pytest.raises(RuntimeError, match=f"clusters={k}"):
+            Generator(noise_dim=64).load_state_dict(state)
     dec = Decoder(latent_dim=8)
     dec.load_state_dict(torch.load(MODELS_DIR / "decoder.pth", map_location="cpu", weights_only=True))
     assert dec.eval()(torch.randn(16, 8)).shape == (16, 1, 28, 28)

@@ -18,7 +18,7 @@ def _params(m):
 def test_gan_step_changes_weights_and_writes_grid_and_checkpoint(tmp_path, small_data):
     from mnist_gan_utils.models import Generator
     torch.manual_seed(0)
-    before_G = _params(Generator(16, 8, clusters=50))  # same seed -> same init as inside train_gan
+    before_G = _params(Generator(16, 8, clusters=100))  # same seed -> same init as inside train_gan
     r = train_gan(GANConfig(epochs=1, max_steps_per_epoch=3, run_dir=str(tmp_path / "run"), ema_decay=0.0,
                             **TINY_GAN), data=small_data)
     after = _params(r.generator)
@@ -192,7 +192,7 @@ def test_gan_step_feeds_the_batch_labels_to_a_conditional_pair():
     with pytest.raises(ValueError, match="conditional=True or clusters"):
         GANConfig(clusters=0, mismatch=0.5)  # the plain D has no labels to mismatch
     # the defaults follow the kind of GAN: self-conditioned, plain or conditional
-    assert (GANConfig().clusters, GANConfig().mismatch) == (50, 0.5)
+    assert (GANConfig().clusters, GANConfig().mismatch) == (100, 0.5)
     assert (GANConfig(clusters=0).clusters, GANConfig(clusters=0).mismatch) == (0, 0.0)
     assert (GANConfig(conditional=True).clusters, GANConfig(conditional=True).mismatch) == (0, 0.5)
 
@@ -218,3 +218,27 @@ def test_self_conditioned_gan_trains_on_clusters_not_labels(tmp_path, small_data
     assert len(seen) == 3 and batch_clusters.max() <= 7 and len(batch_clusters.unique()) > 1
     assert set(batch_clusters.tolist()) <= set(fitted.assignments.tolist())
     assert r.generator(torch.randn(4, 16)).shape == (4, 1, 28, 28)  # sampled as G(z): a plain generator
+
+
+def test_self_conditioned_run_from_pretrained_weights_uses_their_clusters(tmp_path, small_data, monkeypatch):
+    """init_from: real digits get the pretrained D's clusters, even when this run's own fit (another seed)
+    would number them differently."""
+    from mnist_gan_utils.clusters import nearest_cluster
+    from mnist_gan_utils.training import gan
+    x, y = small_data
+    first = train_gan(GANConfig(epochs=1, max_steps_per_epoch=1, clusters=8, run_dir=str(tmp_path / "a"), seed=0,
+                                **TINY_GAN), data=(x, y))
+    torch.save(first.generator.state_dict(), tmp_path / "generator.pth")
+    torch.save(first.discriminator.state_dict(), tmp_path / "discriminator.pth")
+    seen = []
+    real_step = gan.gan_step
+    monkeypatch.setattr(gan, "gan_step", lambda *a, **k: seen.append(k["labels"].clone()) or real_step(*a, **k))
+    D = first.discriminator
+    expected = nearest_cluster(x.flatten(1).float() / 255, D.pca_mean, D.pca_components, D.centroids)
+    fresh = gan.self_condition(*gan.build_networks(GANConfig(clusters=8, **TINY_GAN)), x, seed=5)
+    assert not torch.equal(fresh, expected)  # so the test can tell the two numberings apart
+    r = train_gan(GANConfig(epochs=1, max_steps_per_epoch=2, clusters=8, init_from=str(tmp_path), seed=5,
+                            run_dir=str(tmp_path / "b"), **{**TINY_GAN, "batch_size": 512}),
+                  data=(x, y))
+    assert torch.equal(r.discriminator.centroids, D.centroids)
+    assert sorted(seen[0].tolist()) == sorted(expected.tolist())

@@ -1,11 +1,12 @@
 """DCGAN training: BCE with logits, Adam, batch augmentation, an EMA generator, a fixed-noise grid
 per epoch, a checkpoint per epoch and resume.
 
-The default recipe is *self-conditioned* (``clusters=50``: G and D also see which of 50 groups of
-look-alike digits, found by k-means without labels, a digit belongs to) over 3 epochs: recognisable digits
-soonest (``docs/time_to_quality.md``). ``clusters=0, epochs=12`` is the plain DCGAN of ``models/generator.pth``:
-slower, but more varied digits. The same loop trains the conditional GAN (``conditional=True``: G and D
-see the digit label) and the WGAN-GP objective (``loss='wgan-gp'``)."""
+The default recipe is *self-conditioned* (``clusters=100``: G and D also see which of 100 groups of
+look-alike digits, found by k-means without labels, a digit belongs to) over 3 epochs: the recipe of
+``models/generator.pth``, and recognisable digits soonest (``docs/time_to_quality.md``). ``clusters=0``
+is the plain DCGAN: more blends of two digits, and a larger Fréchet distance (README, "The
+self-conditioned recipe"). The same loop trains the conditional GAN (``conditional=True``: G and D see the digit label) and the
+WGAN-GP objective (``loss='wgan-gp'``)."""
 from __future__ import annotations
 
 import dataclasses
@@ -50,7 +51,7 @@ class GANConfig(BaseConfig):
     gp_weight: float = 10.0        # wgan-gp: weight of the gradient penalty
     monitor_classes: bool = True   # report fixed-noise samples collapsing onto 1-2 digits (uses models/classifier.pth)
     clusters: int | None = None    # self-conditioning: k-means groups of the training digits (no labels) shown
-                                   # to G and D; 0 = the plain DCGAN; None: 50, or 0 for a conditional GAN
+                                   # to G and D; 0 = the plain DCGAN; None: 100, or 0 for a conditional GAN
     conditional: bool = False      # cGAN: the digit label is embedded and joined to G's noise and to D's image
     embed_dim: int = 16            # clusters or conditional: size of G's label embedding
     mismatch: float | None = None  # bce, when D sees labels (clusters or conditional): weight of "real digit,
@@ -58,7 +59,7 @@ class GANConfig(BaseConfig):
 
     def validate(self) -> None:
         if self.clusters is None:  # the defaults that depend on other fields, resolved once
-            self.clusters = 0 if self.conditional else 50
+            self.clusters = 0 if self.conditional else 100
         if self.mismatch is None:
             self.mismatch = 0.5 if (self.conditional or self.clusters) else 0.0
         super().validate()
@@ -146,10 +147,14 @@ def train_gan(config: GANConfig | None = None, data=None,
     G, D = (m.to(device) for m in build_networks(config))
     if config.clusters:  # self-conditioning: D's "label" for a real digit is its k-means cluster
         labels = self_condition(G, D, images, config.seed)
-    batches = MNISTBatches(images, labels, config.batch_size, rotation=config.rotation, value_range=(-1, 1),
-                           device=device, seed=config.seed)
     if config.init_from:
         _init_from(G, D, config.init_from, "conditional_" if config.conditional else "")
+        if config.clusters:  # the pretrained networks' clusters, not this run's fit (another seed, other data)
+            from ..clusters import nearest_cluster
+            labels = nearest_cluster(images.flatten(1).float().div(255).to(device), D.pca_mean, D.pca_components,
+                                     D.centroids).cpu()
+    batches = MNISTBatches(images, labels, config.batch_size, rotation=config.rotation, value_range=(-1, 1),
+                           device=device, seed=config.seed)
     # The EMA averages G's weights only; its BatchNorm statistics are copied from G (see update_ema).
     G_ema = AveragedModel(G, avg_fn=ema_avg_fn(config.ema_decay), use_buffers=False)
     opt_G = torch.optim.Adam(G.parameters(), lr=config.lr, betas=tuple(config.betas))

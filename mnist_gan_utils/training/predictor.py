@@ -6,6 +6,10 @@
    through the frozen generator and classifier) while its codes stay distributed like the bank's codes
    for that digit (a maximum mean discrepancy term): the first term makes it accurate, the second keeps
    the variety and keeps z where the generator was trained.
+
+A self-conditioned generator's code starts with its cluster choice, a step with no gradient: the bank
+also says how often each cluster gave each digit, and the predictor draws clusters that often (see
+:class:`~mnist_gan_utils.models.LatentCodePredictor`); the two terms then shape the other numbers.
 """
 from __future__ import annotations
 
@@ -98,7 +102,12 @@ def train_predictor(generator: Generator, classifier: Classifier, config: Predic
     by_class = [(bank_z[bank_y == d] if sizes[d] else torch.randn(100, generator.noise_dim)).to(device)
                 for d in range(NUM_CLASSES)]
 
-    P = LatentCodePredictor(generator.noise_dim, config.eps_dim, config.hidden).to(device)
+    P = LatentCodePredictor(generator.noise_dim, config.eps_dim, config.hidden, generator.clusters).to(device)
+    style = slice(1 if generator.clusters else 0, None)  # the numbers the network writes (and MMD compares)
+    if generator.clusters:  # how often each cluster gave each digit (a digit with no bank: any cluster)
+        counts = torch.zeros(NUM_CLASSES, generator.clusters)
+        counts.index_put_((bank_y, generator.code(bank_z.to(device)).cpu()), torch.ones(len(bank_y)), accumulate=True)
+        P.set_clusters(torch.where(counts.sum(1, keepdim=True) > 0, counts, 1.0), generator.cluster_cdf)
     opt = torch.optim.Adam(P.parameters(), lr=config.lr)
     run = Run("predictor", config, {"predictor": P}, {"opt": opt})
     start = run.start()
@@ -114,8 +123,8 @@ def train_predictor(generator: Generator, classifier: Classifier, config: Predic
             z = P(labels, eps)                                                                 # (B, noise_dim)
             logits = classifier(to_unit(generator(z), generator))                             # (B, 10)
             loss_cls = F.cross_entropy(logits, labels)
-            loss_mmd = sum(mmd(z[labels == d], by_class[d][torch.randint(len(by_class[d]), (per_class,),
-                                                                           generator=g).to(device)])
+            loss_mmd = sum(mmd(z[labels == d][:, style], by_class[d][torch.randint(len(by_class[d]), (per_class,),
+                                                                                    generator=g).to(device)][:, style])
                            for d in range(NUM_CLASSES)) / NUM_CLASSES
             loss = loss_cls + config.mmd_weight * loss_mmd
             opt.zero_grad(set_to_none=True)
