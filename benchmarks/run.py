@@ -202,7 +202,8 @@ def main(argv=None) -> int:
     lines += ["", "Every variant runs the same step on the compute bound's batch; each run measures them again, so "
                   "another machine shows its own answer (bfloat16 needs AVX512-BF16 or AMX hardware to pay off). "
                   f"The compute bound and the eager reference run the same computation and measured "
-                  f"{rows[0][1]:,.0f} and {ref:,.0f} images/s here: read ratios within ±{noise:.0%} of 1 as equal.", ""]
+                  f"{rows[0][1]:,.0f} and {ref:,.0f} images/s here ({noise:.0%} apart). One pair understates the "
+                  "noise: judge a ratio against the spread of this pair over several runs.", ""]
     s = sampling_throughput()
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     lines += ["| other | value |", "| --- | ---: |", f"| sampling (generator, eval mode, batches of 500) | {s:,.0f} images/s |",
