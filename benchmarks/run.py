@@ -91,14 +91,14 @@ def _step_variant(name: str, steps: int, x: torch.Tensor) -> float:
     import contextlib
     G, D, opt_G, opt_D, nz = _models()
     ctx = contextlib.nullcontext()
-    if name.endswith("channels_last"):
+    if name == "channels_last":
         G, D = G.to(memory_format=torch.channels_last), D.to(memory_format=torch.channels_last)
         x = x.contiguous(memory_format=torch.channels_last)
-    elif name.endswith("bfloat16 autocast"):
+    elif name == "bfloat16 autocast":
         ctx = torch.autocast("cpu", dtype=torch.bfloat16)
-    elif name.endswith("torch.compile"):
+    elif name == "torch.compile":
         G, D = torch.compile(G), torch.compile(D)
-    elif name.endswith("flush denormals"):
+    elif name == "flush denormals":
         torch.set_flush_denormal(True)
     g = torch.Generator().manual_seed(0)
     try:

@@ -257,9 +257,8 @@ def main(argv=None) -> int:
         return 0
     judge = Judge()
     dates = results.setdefault("dates", {})
-    for key in ("kit", "kit_plain", "published"):  # a re-measured curve drops the note written about the old one
-        if args.only in (None, key) and not (key == "kit_plain" and args.only is None):
-            results.get("notes", {}).pop(key, None)
+    for key in [args.only] if args.only else ["kit", "published"]:  # re-measured: the old curve's note goes
+        results.get("notes", {}).pop(key, None)
     if args.only in (None, "kit"):
         results["kit"] = run_kit(args.kit_epochs or GANConfig().epochs, judge, args.max_steps)
         dates["kit"] = results["date"]

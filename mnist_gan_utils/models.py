@@ -449,6 +449,6 @@ class LatentCodePredictor(nn.Module):
         c = self.pick_clusters(labels, eps)                                                # (N,)
         style = self.net(torch.cat([h + self.cluster_embed(c), eps], dim=1))              # (N, noise_dim - 1)
         # the middle of cluster c's slice of (0, 1), as a normal quantile: G.code(z) gives back c
-        lo = torch.where(c > 0, self.cluster_cdf[(c - 1).clamp_min(0)], torch.zeros_like(self.cluster_cdf[c]))
-        mid = ((lo + self.cluster_cdf[c]) / 2).clamp(1e-6, 1 - 1e-6)
+        edges = torch.nn.functional.pad(self.cluster_cdf, (1, 0))                         # (clusters + 1,)
+        mid = ((edges[c] + edges[c + 1]) / 2).clamp(1e-6, 1 - 1e-6)
         return torch.cat([(2 ** 0.5 * torch.erfinv(2 * mid - 1))[:, None], style], dim=1)  # (N, noise_dim)
