@@ -3,18 +3,20 @@ bound, sampling throughput and memory. Every figure is measured in this one proc
 seed, one after the other (never time while another job runs: two processes halve each other's speed).
 
     python benchmarks/run.py              # table on stdout, and docs/benchmarks.md
-    python benchmarks/run.py --steps 20   # quicker, noisier
+    python benchmarks/run.py --steps 20 --repeats 4 --rounds 6   # quicker, noisier
 """
 from __future__ import annotations
 
 import argparse
 import platform
 import resource
+import statistics
 import sys
 import time
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 
 from mnist_gan_utils.data import MNISTBatches, load_mnist
 from mnist_gan_utils.evaluation import sample
@@ -84,49 +86,79 @@ def compute_bound(images):
 
 
 # ---------------------------------------------------------------------------------------------
-# The training step itself: variants of the same step on the same in-memory batch
+# The training step itself: the plain eager loop against the kit's step, on the same in-memory batch
 # ---------------------------------------------------------------------------------------------
-def _step_variant(name: str, steps: int, x: torch.Tensor) -> float:
-    """Images/s of ``gan_step`` on the in-memory batch ``x`` (the compute bound's) under one setting."""
+def plain_step(G, D, opt_G, opt_D, real, z):
+    """The plain eager loop as pytorch/examples' ``dcgan/main.py`` writes it, with the kit's networks and
+    losses: D's real and fake terms back-propagated one by one, and G's update through D also computes D's
+    weight gradients (thrown away by the next ``D.zero_grad()``). The kit's ``gan_step`` freezes D there."""
+    def bce(logits, target):
+        return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target))
+
+    D.zero_grad()
+    bce(D(real, CODES), 1.0).backward()                                   # real digits, their clusters
+    fake = G(z, CODES)
+    bce(D(fake.detach(), CODES), 0.0).backward()
+    wrong = (CODES + torch.randint(1, CFG.clusters, CODES.shape)) % CFG.clusters
+    (CFG.mismatch * bce(D(real, wrong), 0.0)).backward()                  # real digits, wrong clusters
+    opt_D.step()
+    G.zero_grad()
+    bce(D(fake, CODES), 1.0).backward()
+    opt_G.step()
+
+
+STEP_VARIANTS = ("plain eager loop (reference)", "kit step", "kit step, channels_last", "kit step, flush denormals",
+                 "kit step, torch.compile")
+SLOW_VARIANTS = ("kit step, bfloat16 autocast",)  # emulated without AVX512-BF16 or AMX: measured once, briefly
+
+
+def _variant(name: str, x: torch.Tensor):
+    """A closure running one training step of ``name`` on the in-memory batch ``x`` with fresh noise."""
     import contextlib
     G, D, opt_G, opt_D, nz = _models()
-    ctx = contextlib.nullcontext()
-    if name == "channels_last":
+    ctx, step = contextlib.nullcontext, _step
+    if name.startswith("plain"):
+        step = plain_step
+    elif name.endswith("channels_last"):
         G, D = G.to(memory_format=torch.channels_last), D.to(memory_format=torch.channels_last)
         x = x.contiguous(memory_format=torch.channels_last)
-    elif name == "bfloat16 autocast":
-        ctx = torch.autocast("cpu", dtype=torch.bfloat16)
-    elif name == "torch.compile":
+    elif name.endswith("bfloat16 autocast"):
+        ctx = lambda: torch.autocast("cpu", dtype=torch.bfloat16)  # noqa: E731
+    elif name.endswith("torch.compile"):
         G, D = torch.compile(G), torch.compile(D)
-    elif name == "flush denormals":
-        torch.set_flush_denormal(True)
+    flush = name.endswith("flush denormals")
     g = torch.Generator().manual_seed(0)
-    try:
-        with ctx:
-            for _ in range(3):  # warm-up (and compilation)
-                _step(G, D, opt_G, opt_D, x, torch.randn(BATCH, nz, generator=g))
-            t = time.perf_counter()
-            for _ in range(steps):
-                _step(G, D, opt_G, opt_D, x, torch.randn(BATCH, nz, generator=g))
-            return steps * BATCH / (time.perf_counter() - t)
-    finally:
-        torch.set_flush_denormal(False)
+
+    def run(steps: int) -> float:
+        torch.set_flush_denormal(flush)
+        try:
+            with ctx():
+                t = time.perf_counter()
+                for _ in range(steps):
+                    step(G, D, opt_G, opt_D, x, torch.randn(BATCH, nz, generator=g))
+                return steps * BATCH / (time.perf_counter() - t)
+        finally:
+            torch.set_flush_denormal(False)
+    run(3)  # warm-up (and compilation)
+    return run
 
 
-STEP_VARIANTS = ("eager (reference)", "channels_last", "flush denormals", "torch.compile", "bfloat16 autocast")
-FAST_VARIANTS = 3  # the rest are slow: measured once, with few steps unless --slow-variants
-
-
-def step_variants(steps: int, repeats: int, slow: bool, x: torch.Tensor) -> list[tuple[str, float]]:
-    """Each variant measured ``repeats`` times in turns (best kept); the slow ones (compile takes a minute to
-    warm up, bfloat16 without AVX512-BF16 hardware is emulated) once with few steps unless ``slow``."""
-    best = dict.fromkeys(STEP_VARIANTS, 0.0)
-    for _ in range(repeats):
-        for name in STEP_VARIANTS[:FAST_VARIANTS]:
-            best[name] = max(best[name], _step_variant(name, steps, x))
-    for name in STEP_VARIANTS[FAST_VARIANTS:]:
-        best[name] = _step_variant(name, steps if slow else 5, x)
-    return list(best.items())
+def step_variants(steps: int, rounds: int, x: torch.Tensor) -> list[tuple[str, float, list[float]]]:
+    """Each variant's images/s in ``rounds`` rounds; in every round all variants run one after the other
+    (the order reversed every other round), so a slow spell of the machine hits a round's variants alike
+    and the *ratio* within a round is what to trust. Returns (name, median images/s, per-round ratios
+    to the reference)."""
+    runs = {name: _variant(name, x) for name in STEP_VARIANTS}
+    speed = {name: [] for name in STEP_VARIANTS}
+    for r in range(rounds):
+        for name in (STEP_VARIANTS if r % 2 == 0 else STEP_VARIANTS[::-1]):
+            speed[name].append(runs[name](steps))
+    ref = speed[STEP_VARIANTS[0]]
+    out = [(name, statistics.median(v), [a / b for a, b in zip(v, ref)]) for name, v in speed.items()]
+    for name in SLOW_VARIANTS:
+        v = _variant(name, x)(3)
+        out.append((name, v, [v / statistics.median(ref)]))
+    return out
 
 
 def notebook_times(include_training: bool) -> list[tuple[str, float]]:
@@ -160,9 +192,9 @@ def sampling_throughput(n: int = 2000) -> float:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--steps", type=int, default=30, help="timed training steps per measurement")
-    ap.add_argument("--repeats", type=int, default=3, help="measurements per row, interleaved; the best is kept")
+    ap.add_argument("--repeats", type=int, default=6, help="interleaved rounds of the data paths")
     ap.add_argument("--out", type=Path, default=REPO_ROOT / "docs" / "benchmarks.md")
-    ap.add_argument("--slow-variants", action="store_true", help="time torch.compile and bfloat16 as long as the rest")
+    ap.add_argument("--rounds", type=int, default=10, help="interleaved rounds of the training-step variants")
     ap.add_argument("--notebooks", action="store_true", help="also time every notebook with its defaults except 02")
     ap.add_argument("--notebooks-with-training", action="store_true", help="... and 02 (a real training run, minutes)")
     args = ap.parse_args(argv)
@@ -175,35 +207,50 @@ def main(argv=None) -> int:
         ("published: torchvision MNIST + per-image RandomRotation + DataLoader", torchvision_batches),
     ]
     _time_loop(compute_bound(images), 10)  # warm up threads and allocator before anything is timed
-    # Rows are measured in turns (round-robin), so a slow spell of the machine hits all of them alike.
-    best = {name: 0.0 for name, _ in sources}
-    for _ in range(args.repeats):
-        for name, make in sources:
-            best[name] = max(best[name], _time_loop(make(), args.steps))
-    rows = list(best.items())
-    bound = rows[0][1]
+    # Rows are measured in rounds, in turns (reversed every other round), so a slow spell of the machine hits
+    # a round's rows alike: each row's overhead is the median over rounds of its ratio within the round.
+    speed = {name: [] for name, _ in sources}
+    for r in range(args.repeats):
+        for name, make in (sources if r % 2 == 0 else sources[::-1]):
+            speed[name].append(_time_loop(make(), args.steps))
+    bound = speed[sources[0][0]]
+
+    def per_round(a, b):  # a / b within each round
+        return [x / y for x, y in zip(speed[a], speed[b])]
     lines = ["# Benchmarks", "",
-             f"`python benchmarks/run.py --steps {args.steps} --repeats {args.repeats}` on {platform.machine()}, {torch.get_num_threads()} "
-             f"threads, torch {torch.__version__}, {time.strftime('%Y-%m-%d')}. The kit's default GAN "
-             f"(`GANConfig()`), batch {BATCH}, Adam, one D and one G update per step, same seed, one process; "
-             f"each row is the best of {args.repeats} interleaved measurements of {args.steps} steps.", "",
-             "| GAN training data path | images/s | ratio to compute bound | overhead over compute bound |",
-             "| --- | ---: | ---: | ---: |"]
-    for name, v in rows:
-        lines.append(f"| {name} | {v:,.0f} | {v / bound:.2f} | {bound / v - 1:+.1%} |")
-    kit, pub = rows[1][1], rows[3][1]
-    lines += ["", f"Kit data path vs the published data path: **{kit / pub:.2f}×** the throughput "
-                  f"(with rotation: {rows[2][1] / pub:.2f}×).", ""]
-    variants = step_variants(args.steps, args.repeats, args.slow_variants, next(compute_bound(images)))
-    ref = variants[0][1]
-    lines += ["| training step, in-memory batch (CPU settings) | images/s | speed-up over eager |", "| --- | ---: | ---: |"]
-    lines += [f"| {name} | {v:,.0f} | {v / ref:.2f}× |" for name, v in variants]
-    noise = abs(ref / rows[0][1] - 1)  # the eager reference and the compute bound: the same step, the same batch
-    lines += ["", "Every variant runs the same step on the compute bound's batch; each run measures them again, so "
-                  "another machine shows its own answer (bfloat16 needs AVX512-BF16 or AMX hardware to pay off). "
-                  f"The compute bound and the eager reference run the same computation and measured "
-                  f"{rows[0][1]:,.0f} and {ref:,.0f} images/s here ({noise:.0%} apart). One pair understates the "
-                  "noise: judge a ratio against the spread of this pair over several runs.", ""]
+             f"`python benchmarks/run.py --steps {args.steps} --repeats {args.repeats} --rounds {args.rounds}` on "
+             f"{platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}, "
+             f"{time.strftime('%Y-%m-%d')}. The kit's default GAN (`GANConfig()`), batch {BATCH}, Adam, one D and one G "
+             f"update per step, same seed, one process. The data paths: {args.repeats} rounds of {args.steps} steps, "
+             f"each path once per round, in turns (reversed every other round); images/s is the median over rounds, "
+             f"and the overhead the median of each round's ratio to the compute bound (its range in brackets).", "",
+             "| GAN training data path | images/s (median) | overhead over compute bound (median of rounds) |",
+             "| --- | ---: | ---: |"]
+    for name, v in speed.items():
+        over = [b / x - 1 for x, b in zip(v, bound)]
+        lines.append(f"| {name} | {statistics.median(v):,.0f} | {statistics.median(over):+.1%} "
+                     f"({min(over):+.1%} to {max(over):+.1%}) |")
+    names = [name for name, _ in sources]
+    kit_vs_pub, rot_vs_pub = per_round(names[1], names[3]), per_round(names[2], names[3])
+    lines += ["", f"Kit data path vs the published data path: **{statistics.median(kit_vs_pub):.2f}×** the throughput, "
+                  f"median of rounds ({min(kit_vs_pub):.2f}–{max(kit_vs_pub):.2f}×); with rotation "
+                  f"{statistics.median(rot_vs_pub):.2f}× ({min(rot_vs_pub):.2f}–{max(rot_vs_pub):.2f}×).", ""]
+    variants = step_variants(args.steps, args.rounds, next(compute_bound(images)))
+    lines += [f"The training step itself, on the compute bound's in-memory batch: {args.rounds} rounds of {args.steps} "
+              "steps, every variant once per round, in turns (reversed every other round). The speed-up is the "
+              "median over rounds of each round's ratio to the plain eager loop; the range shows the noise.", "",
+              "| training step | images/s (median) | speed-up (median of rounds) | range over rounds | rounds faster |",
+              "| --- | ---: | ---: | ---: | ---: |"]
+    for name, v, ratios in variants:
+        faster = f"{sum(q > 1 for q in ratios)}/{len(ratios)}" if len(ratios) > 1 else "1 measurement"
+        lines.append(f"| {name} | {v:,.0f} | {statistics.median(ratios):.2f}× | "
+                     f"{min(ratios):.2f}–{max(ratios):.2f}× | {faster} |")
+    lines += ["", "The plain eager loop is pytorch/examples' `dcgan/main.py` order of calls with the kit's networks "
+                  "and losses; the kit's step (`gan_step`) is the same update with D's weights frozen while G's "
+                  "loss back-propagates through D, so D's weight gradients, which that update throws away, are not "
+                  "computed. `GANConfig(channels_last=True)` trains with the channels_last row's setting. Each run "
+                  "measures every setting again: another machine shows its own answer "
+                  "(bfloat16 needs AVX512-BF16 or AMX hardware to pay off).", ""]
     s = sampling_throughput()
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     lines += ["| other | value |", "| --- | ---: |", f"| sampling (generator, eval mode, batches of 500) | {s:,.0f} images/s |",

@@ -1,4 +1,4 @@
-"""Digit clusters found without labels, for the self-conditioned GAN.
+"""Digit clusters found without labels (the self-conditioned GAN), and a Gaussian mixture (the decoder's prior).
 
 k-means on the principal components of the pixels (Lloyd's algorithm from a seeded k-means++ start).
 No label is read: the clusters are groups of digits that *look* alike (a slanted 1, an upright 1, a
@@ -10,6 +10,7 @@ self-conditioned GANs") tells G and D which cluster a digit belongs to, which tu
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import torch
 
@@ -77,6 +78,15 @@ def fit_clusters(images: torch.Tensor, k: int = 50, pca_dim: int = PCA_DIM, iter
     components = v[:pca_dim]                                   # (pca_dim, 784)
     p = (x - mean) @ components.T                              # (N, pca_dim)
 
+    centroids = kmeans(p, k, iterations, g)
+    assign = nearest(p, centroids)
+    prior = torch.bincount(assign, minlength=k).float() / assign.numel()
+    return PixelClusters(mean, components, centroids, prior, assign)
+
+
+def kmeans(points: torch.Tensor, k: int, iterations: int, generator: torch.Generator) -> torch.Tensor:
+    """Centroids ``(k, D)`` of ``points (N, D)``: a k-means++ start, then Lloyd's iterations."""
+    p, g = points, generator
     # k-means++ start: each new centroid drawn with probability proportional to its squared distance
     centroids = p[torch.randint(p.shape[0], (1,), generator=g)]
     d2 = torch.cdist(p, centroids).squeeze(1) ** 2
@@ -89,6 +99,65 @@ def fit_clusters(images: torch.Tensor, k: int = 50, pca_dim: int = PCA_DIM, iter
         counts = torch.bincount(assign, minlength=k)
         keep = counts > 0  # an empty cluster keeps its centroid
         centroids[keep] = sums[keep] / counts[keep, None]
-    assign = nearest(p, centroids)
-    prior = torch.bincount(assign, minlength=k).float() / assign.numel()
-    return PixelClusters(mean, components, centroids, prior, assign)
+    return centroids
+
+
+@dataclasses.dataclass
+class GaussianMixture:
+    """A fitted mixture: ``weights (k,)``, ``means (k, D)``, ``covariances (k, D, D)``."""
+
+    weights: torch.Tensor
+    means: torch.Tensor
+    covariances: torch.Tensor
+
+    def log_likelihood(self, x: torch.Tensor) -> float:
+        """Mean log density of the rows of ``x (N, D)`` (nats): compare mixtures on held-out points."""
+        return _mixture_log_prob(x.double(), self.weights.double(), self.means.double(),
+                                 self.covariances.double()).logsumexp(1).mean().item()
+
+
+def _outer(x):
+    """``(N, D * D)``: each row's outer product with itself, flattened."""
+    return (x[:, :, None] * x[:, None, :]).reshape(x.shape[0], -1)
+
+
+def _mixture_log_prob(x, weights, means, covariances, xx=None):
+    """``(N, k)``: log w_k + log N(x_n; m_k, S_k), as matrix products (fast for small D); ``xx`` is
+    ``_outer(x)`` if already computed."""
+    d = x.shape[1]
+    precision = torch.linalg.inv(covariances)                                      # (k, D, D)
+    pm = (precision @ means[:, :, None])[:, :, 0]                                  # (k, D)
+    quad = ((_outer(x) if xx is None else xx) @ precision.reshape(-1, d * d).T
+            - 2 * x @ pm.T + (means * pm).sum(1))                                  # (N, k) Mahalanobis^2
+    logdet = torch.linalg.slogdet(covariances)[1]
+    return weights.clamp_min(1e-12).log() - 0.5 * (quad + logdet + d * math.log(2 * math.pi))
+
+
+def fit_gaussian_mixture(x: torch.Tensor, k: int, iterations: int = 100, seed: int = 0,
+                         reg: float = 1e-4, tol: float = 1e-6) -> GaussianMixture:
+    """Fit ``k`` full-covariance Gaussians to the rows of ``x (N, D)`` by EM from a k-means start.
+
+    ``reg`` is added to every covariance's diagonal (no component collapses onto a point); EM stops when
+    the mean log-likelihood gains less than ``tol``. Deterministic for a given ``seed``."""
+    if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= x.shape[0]:
+        raise ValueError(f"k must be an integer in [1, {x.shape[0]}] (the number of points), got {k!r}")
+    x = x.detach().double()
+    n, d = x.shape
+    eye, xx = torch.eye(d, dtype=x.dtype), _outer(x)                               # (D, D), (N, D * D)
+    resp = torch.zeros(n, k, dtype=x.dtype)                                        # (N, k) responsibilities
+    resp[torch.arange(n), nearest(x, kmeans(x, k, 20, torch.Generator().manual_seed(seed)))] = 1
+    last = -math.inf
+    for _ in range(iterations):
+        # M step: each component's share, mean and covariance, weighted by the responsibilities
+        nk = resp.sum(0) + 1e-10                                                   # (k,)
+        weights, means = nk / n, (resp.T @ x) / nk[:, None]                       # (k,), (k, D)
+        second = (resp.T @ xx).reshape(k, d, d) / nk[:, None, None]
+        covariances = second - means[:, :, None] * means[:, None, :] + reg * eye  # (k, D, D)
+        # E step: responsibilities from the new parameters
+        log_p = _mixture_log_prob(x, weights, means, covariances, xx)             # (N, k)
+        ll = log_p.logsumexp(1, keepdim=True)
+        resp = (log_p - ll).exp()
+        if ll.mean().item() - last < tol:
+            break
+        last = ll.mean().item()
+    return GaussianMixture(weights.float(), means.float(), covariances.float())

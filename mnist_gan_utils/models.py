@@ -37,29 +37,97 @@ def _check_input(name: str, x, trailing: tuple, what: str, module: nn.Module | N
         raise ValueError(f"{name}: expected shape {what}, got {tuple(x.shape)}")
 
 
+class _CountedWeights:
+    """``load_state_dict`` that names a file of another number of clusters (or prior components), and
+    the fix, instead of listing mismatched keys (the published idiom ``Generator(noise_dim=64).load_state_dict(...)``)."""
+
+    _count_key, _count_arg = "embed.weight", "clusters"
+
+    def load_state_dict(self, state_dict, *args, **kwargs):
+        counted = state_dict.get(self._count_key) if isinstance(state_dict, dict) else None
+        found, have = (0 if counted is None else int(counted.shape[0])), getattr(self, self._count_arg)
+        if kwargs.get("strict", args[0] if args else True) and found != have:
+            name, arg = type(self).__name__, self._count_arg
+            raise RuntimeError(f"these weights are of a {name} with {arg}={found}, this one has {arg}="
+                               f"{have}: build it as {name}(..., {arg}={found}) (models/manifest.json "
+                               f"lists each file's arguments), or load it with mnist_gan_utils.load_pretrained")
+        return super().load_state_dict(state_dict, *args, **kwargs)
+
+
 # ---------------------------------------------------------------------------------------------
 # VAE: encoder and decoder are MLPs
 # ---------------------------------------------------------------------------------------------
-class Decoder(nn.Module):
-    """MLP decoder: latent vector ``(N, latent_dim)`` -> image ``(N, 1, 28, 28)`` in [0, 1]."""
+class Decoder(_CountedWeights, nn.Module):
+    """MLP decoder: noise ``(N, latent_dim)`` -> image ``(N, 1, 28, 28)`` in [0, 1].
 
-    def __init__(self, latent_dim: int = 8, hidden: int = 1024):
+    Two steps: :meth:`prior` turns standard Gaussian noise into a *code* (a point of the VAE's latent
+    space), :meth:`decode` draws the code's digit. With ``components=0`` the prior is the VAE's own
+    N(0, I) and a code is the noise itself. With ``components=K`` it is a mixture of K Gaussians fitted,
+    after training, to where the encoder puts real digits (an *ex-post* prior, Ghosh et al., 2020): the
+    KL term only pushes those codes *towards* N(0, I), and noise that falls between the digits' regions
+    decodes to blends. ``decoder(z)`` is still a plain function of Gaussian noise.
+    """
+
+    _count_key, _count_arg = "prior_means", "components"
+
+    def __init__(self, latent_dim: int = 8, hidden: int = 1024, components: int = 0):
         super().__init__()
         _check_int("latent_dim", latent_dim)
         _check_int("hidden", hidden)
-        self.latent_dim, self.hidden = latent_dim, hidden
+        _check_int("components", components, low=0, high=MAX_CLUSTERS)
+        self.latent_dim, self.hidden, self.components = latent_dim, hidden, components
+        if components:
+            # the mixture (set by training; until then K copies of N(0, I)): cumulative weights, means and
+            # Cholesky factors of the covariances
+            self.register_buffer("prior_cdf", torch.arange(1, components + 1, dtype=torch.float) / components)
+            self.register_buffer("prior_means", torch.zeros(components, latent_dim))
+            self.register_buffer("prior_scale_tril", torch.eye(latent_dim).repeat(components, 1, 1))
         self.net = nn.Sequential(
             nn.Linear(latent_dim, hidden // 2), nn.ReLU(inplace=True),  # (N, hidden/2)
             nn.Linear(hidden // 2, hidden), nn.ReLU(inplace=True),      # (N, hidden)
             nn.Linear(hidden, 28 * 28),                                 # (N, 784) logits
         )
 
-    def logits(self, z: torch.Tensor) -> torch.Tensor:
+    def set_prior(self, weights: torch.Tensor, means: torch.Tensor, covariances: torch.Tensor) -> None:
+        """The mixture prior: ``weights (K,)``, ``means (K, latent_dim)``, ``covariances (K, latent_dim, latent_dim)``."""
+        k, d = self.components, self.latent_dim
+        if not k or tuple(weights.shape) != (k,) or tuple(means.shape) != (k, d) or tuple(covariances.shape) != (k, d, d):
+            raise ValueError(f"this Decoder takes a mixture of {k} Gaussians in {d} dimensions, got weights "
+                             f"{tuple(weights.shape)}, means {tuple(means.shape)}, covariances {tuple(covariances.shape)}")
+        with torch.no_grad():
+            w = weights.to(self.prior_cdf).clamp_min(0)
+            self.prior_cdf.copy_(w.cumsum(0) / w.sum())
+            self.prior_means.copy_(means)
+            self.prior_scale_tril.copy_(torch.linalg.cholesky(covariances.to(self.prior_scale_tril)))
+
+    def prior(self, z: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+        """Codes ``(N, latent_dim)`` from standard Gaussian noise ``z`` of the same shape.
+
+        With a mixture, the first number's normal quantile picks component k (each as often as its
+        weight) and, stretched back over (0, 1) inside k's slice, is again a standard normal number: so
+        ``m_k + temperature * L_k z'`` uses all the noise, and N(0, I) noise gives exact mixture samples.
+        ``temperature < 1`` keeps codes nearer each component's centre (cleaner, less varied digits)."""
         _check_input("Decoder input z", z, (self.latent_dim,), f"(N, {self.latent_dim})", self)
-        return self.net(z).view(-1, *IMAGE_SHAPE)
+        if not self.components:
+            return temperature * z
+        u = 0.5 * (1 + torch.erf(z[:, 0] / 2 ** 0.5))                                 # (N,) uniform in (0, 1)
+        k = torch.bucketize(u, self.prior_cdf[:-1].contiguous()).clamp_max(self.components - 1)
+        edges = torch.nn.functional.pad(self.prior_cdf, (1, 0))                         # (K + 1,)
+        inside = ((u - edges[k]) / (edges[k + 1] - edges[k]).clamp_min(1e-12)).clamp(1e-6, 1 - 1e-6)
+        z = torch.cat([(2 ** 0.5 * torch.erfinv(2 * inside - 1))[:, None], z[:, 1:]], 1)  # (N, latent_dim) ~ N(0, I)
+        return self.prior_means[k] + temperature * (self.prior_scale_tril[k] @ z[:, :, None])[:, :, 0]
+
+    def decode_logits(self, codes: torch.Tensor) -> torch.Tensor:
+        """Pixel logits ``(N, 1, 28, 28)`` of latent codes (the VAE trains through this)."""
+        _check_input("Decoder codes", codes, (self.latent_dim,), f"(N, {self.latent_dim})", self)
+        return self.net(codes).view(-1, *IMAGE_SHAPE)
+
+    def decode(self, codes: torch.Tensor) -> torch.Tensor:
+        """Images ``(N, 1, 28, 28)`` in [0, 1] of latent codes (a latent walk interpolates these)."""
+        return torch.sigmoid(self.decode_logits(codes))
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.logits(z))  # (N, 1, 28, 28) in [0, 1]
+        return self.decode(self.prior(z))  # (N, 1, 28, 28) in [0, 1]
 
 
 class Encoder(nn.Module):
@@ -82,18 +150,18 @@ class Encoder(nn.Module):
 class VAE(nn.Module):
     """Variational autoencoder whose ``decoder`` half is the kit's :class:`Decoder`."""
 
-    def __init__(self, latent_dim: int = 8, hidden: int = 1024):
+    def __init__(self, latent_dim: int = 8, hidden: int = 1024, prior_components: int = 0):
         super().__init__()
         _check_int("latent_dim", latent_dim)
         self.latent_dim, self.hidden = latent_dim, hidden
         self.encoder = Encoder(latent_dim, hidden)
-        self.decoder = Decoder(latent_dim, hidden)
+        self.decoder = Decoder(latent_dim, hidden, prior_components)
 
     def forward(self, x):
         _check_input("VAE input x", x, IMAGE_SHAPE, "(N, 1, 28, 28)", self)
         mu, logvar = self.encoder(x)
         z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)  # reparameterisation trick
-        return self.decoder.logits(z), mu, logvar
+        return self.decoder.decode_logits(z), mu, logvar
 
 
 # ---------------------------------------------------------------------------------------------
@@ -115,28 +183,13 @@ def _generator_net(in_dim: int, c: int, deep: bool) -> nn.Sequential:
     )
 
 
-class _ClusterWeights:
-    """``load_state_dict`` that names a file of another number of clusters, and the fix, instead of
-    listing mismatched keys (the published idiom ``Generator(noise_dim=64).load_state_dict(...)``)."""
-
-    def load_state_dict(self, state_dict, *args, **kwargs):
-        embed = state_dict.get("embed.weight") if isinstance(state_dict, dict) else None
-        found = 0 if embed is None else int(embed.shape[0])
-        if kwargs.get("strict", args[0] if args else True) and found != self.clusters:
-            name = type(self).__name__
-            raise RuntimeError(f"these weights are of a {name} with clusters={found}, this one has clusters="
-                               f"{self.clusters}: build it as {name}(..., clusters={found}) (models/manifest.json "
-                               f"lists each file's arguments), or load it with mnist_gan_utils.load_pretrained")
-        return super().load_state_dict(state_dict, *args, **kwargs)
-
-
 def _flat_noise(z):
     if isinstance(z, torch.Tensor) and z.ndim == 4 and tuple(z.shape[2:]) == (1, 1):
         return z.flatten(1)
     return z
 
 
-class Generator(_ClusterWeights, nn.Module):
+class Generator(_CountedWeights, nn.Module):
     """DCGAN generator: noise ``(N, noise_dim)`` (or ``(N, noise_dim, 1, 1)``) -> image ``(N, 1, 28, 28)``
     in [-1, 1]. Transposed convolutions with BatchNorm and ReLU, ending in Tanh.
 
@@ -274,7 +327,7 @@ def _labelled_logits(module: nn.Module, x: torch.Tensor, labels: torch.Tensor) -
     return module.head(f).view(-1) + (module.project(labels) * f).sum(1)      # (N,) logits
 
 
-class Discriminator(_ClusterWeights, nn.Module):
+class Discriminator(_CountedWeights, nn.Module):
     """DCGAN discriminator: image ``(N, 1, 28, 28)`` in [-1, 1] -> one logit per image ``(N,)``.
 
     Strided convolutions with LeakyReLU; no sigmoid, so train with ``BCEWithLogitsLoss``

@@ -64,7 +64,7 @@ def _config_of(model) -> dict:
             "Discriminator": ("channels", "norm", "deep", "clusters", "pca_dim"),
             "ConditionalGenerator": ("noise_dim", "channels", "deep", "embed_dim"),
             "ConditionalDiscriminator": ("channels", "norm", "deep"),
-            "Decoder": ("latent_dim", "hidden"), "Classifier": ("channels", "feature_dim"),
+            "Decoder": ("latent_dim", "hidden", "components"), "Classifier": ("channels", "feature_dim"),
             "LatentCodePredictor": ("noise_dim", "eps_dim", "hidden", "clusters")}[type(model).__name__]
     return {k: getattr(model, k) for k in keys}
 

@@ -20,3 +20,27 @@ def test_clusters_are_deterministic_nearest_and_group_alike_digits(mnist_train):
 def test_bad_number_of_clusters_is_named():
     with pytest.raises(ValueError, match="k must be"):
         fit_clusters(torch.zeros(10, 28, 28, dtype=torch.uint8), k=11)
+
+
+def test_gaussian_mixture_recovers_known_components_and_beats_one_gaussian_on_held_out_points():
+    from mnist_gan_utils.clusters import fit_gaussian_mixture
+    g = torch.Generator().manual_seed(0)
+    means = torch.tensor([[-4.0, 0.0], [4.0, 0.0], [0.0, 5.0]])
+    weights = torch.tensor([0.5, 0.3, 0.2])
+    scale = torch.tensor([[[1.0, 0.0], [0.8, 0.6]], [[0.5, 0.0], [0.0, 0.5]], [[1.0, 0.0], [0.0, 0.3]]])
+
+    def draw(n):
+        k = torch.multinomial(weights, n, replacement=True, generator=g)
+        return means[k] + (scale[k] @ torch.randn(n, 2, 1, generator=g))[:, :, 0]
+
+    x, held_out = draw(6000), draw(2000)
+    gm = fit_gaussian_mixture(x, 3, seed=0)
+    order = gm.means[:, 0].argsort()  # components come back in any order: match them by position
+    found = {int(i): j for i, j in zip(order, (0, 2, 1))}
+    for i, j in found.items():
+        assert torch.allclose(gm.means[i], means[j], atol=0.15)
+        assert abs(gm.weights[i].item() - weights[j].item()) < 0.03
+        assert torch.allclose(gm.covariances[i], scale[j] @ scale[j].T, atol=0.15)
+    assert gm.log_likelihood(held_out) > fit_gaussian_mixture(x, 1).log_likelihood(held_out) + 0.5
+    with pytest.raises(ValueError, match="k must be"):
+        fit_gaussian_mixture(x[:5], 6)

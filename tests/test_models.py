@@ -139,3 +139,24 @@ def test_predictor_for_a_self_conditioned_generator_draws_the_clusters_it_is_tol
     assert torch.equal(G.code(P(torch.zeros(5, dtype=torch.long))), torch.zeros(5, dtype=torch.long))
     with pytest.raises(ValueError, match="positive weight in every row"):
         P.set_clusters(torch.zeros(10, 6), G.cluster_cdf)
+
+
+def test_decoder_prior_turns_gaussian_noise_into_exact_mixture_samples():
+    dec = Decoder(latent_dim=2, hidden=16, components=2)
+    means = torch.tensor([[-10.0, 0.0], [10.0, 3.0]])
+    covs = torch.stack([torch.eye(2), torch.tensor([[4.0, 0.0], [0.0, 0.25]])])
+    dec.set_prior(torch.tensor([3.0, 1.0]), means, covs)  # weights need not sum to 1
+    z = torch.randn(40_000, 2, generator=torch.Generator().manual_seed(0))
+    codes = dec.prior(z)
+    right = codes[:, 0] > 0
+    assert abs(right.float().mean().item() - 0.25) < 0.01             # each component as often as its weight
+    for side, k in ((~right, 0), (right, 1)):
+        assert torch.allclose(codes[side].mean(0), means[k], atol=0.1)
+        assert torch.allclose(torch.cov(codes[side].T), covs[k], rtol=0.1, atol=0.05)  # the first number is reused, still N(0, 1)
+    assert torch.allclose(dec.prior(z, temperature=0.5)[right].std(0), torch.tensor([1.0, 0.25]), rtol=0.1)
+    assert dec.eval()(z[:4]).shape == (4, 1, 28, 28) and torch.equal(dec(z[:4]), dec.decode(dec.prior(z[:4])))
+    assert torch.equal(Decoder(latent_dim=2, hidden=16).prior(z[:4]), z[:4])  # components=0: codes are the noise
+    with pytest.raises(ValueError, match="mixture of 2 Gaussians"):
+        dec.set_prior(torch.ones(3), torch.zeros(3, 2), torch.eye(2).repeat(3, 1, 1))
+    with pytest.raises(RuntimeError, match="components=2"):
+        Decoder(latent_dim=2, hidden=16).load_state_dict(dec.state_dict())

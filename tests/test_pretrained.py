@@ -30,7 +30,7 @@ def test_file_matches_hash_and_is_a_plain_state_dict(name):
     assert sha256_file(path) == e["sha256"]
     state = torch.load(path, map_location="cpu", weights_only=True)
     assert all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items())
-    buffers = ("running", "num_batches", "cluster_cdf", "pca_", "centroids")  # statistics, not parameters
+    buffers = ("running", "num_batches", "cluster_cdf", "pca_", "centroids", "prior_")  # statistics, not parameters
     assert sum(v.numel() for k, v in state.items() if not any(b in k for b in buffers)
                and not k.endswith(("_u", "_v"))) == e["parameters"]
 
@@ -46,9 +46,14 @@ def test_published_idiom_loads_the_committed_generator_and_decoder():
     if k:  # the plain constructor says what to write instead of listing mismatched keys
         with pytest.raises(RuntimeError, match=f"clusters={k}"):
             Generator(noise_dim=64).load_state_dict(state)
-    dec = Decoder(latent_dim=8)
-    dec.load_state_dict(torch.load(MODELS_DIR / "decoder.pth", map_location="cpu", weights_only=True))
+    state = torch.load(MODELS_DIR / "decoder.pth", map_location="cpu", weights_only=True)
+    m = read_manifest()["models"]["decoder"]["config"].get("components", 0)
+    dec = Decoder(latent_dim=8, components=m)
+    dec.load_state_dict(state)
     assert dec.eval()(torch.randn(16, 8)).shape == (16, 1, 28, 28)
+    if m:
+        with pytest.raises(RuntimeError, match=f"components={m}"):
+            Decoder(latent_dim=8).load_state_dict(state)
 
 
 @pytest.fixture(scope="module")

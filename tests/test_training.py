@@ -37,8 +37,16 @@ def test_short_classifier_run_lowers_the_loss_on_real_data(tmp_path, mnist_train
 
 
 def test_short_vae_run_lowers_the_loss_on_real_data(tmp_path, small_data):
-    r = train_vae(epochs=3, batch_size=64, hidden=64, run_dir=str(tmp_path / "v"), progress=False, data=small_data)
+    import mnist_gan_utils.training.vae as vae_module
+    r = train_vae(epochs=3, batch_size=64, hidden=64, prior_components=4, run_dir=str(tmp_path / "v"), progress=False,
+                  data=small_data)
     assert r.history["loss"][-1] < r.history["loss"][0]
+    # the decoder's prior was fitted to the encoder's codes of the training digits: its means are among them
+    codes = vae_module.encode_means(r.vae, small_data[0])
+    assert r.decoder.components == 4 and not torch.equal(r.decoder.prior_means, torch.zeros(4, 8))
+    assert torch.cdist(r.decoder.prior_means, codes).min(1).values.max() < codes.std(0).mean()
+    with pytest.raises(ValueError, match="prior_components"):
+        VAEConfig(prior_components=-1)
 
 
 def test_resumed_run_equals_uninterrupted_run(tmp_path, small_data):
@@ -242,3 +250,17 @@ def test_self_conditioned_run_from_pretrained_weights_uses_their_clusters(tmp_pa
                   data=(x, y))
     assert torch.equal(r.discriminator.centroids, D.centroids)
     assert sorted(seen[0].tolist()) == sorted(expected.tolist())
+
+
+def test_channels_last_training_runs_and_its_weights_load_into_a_plain_generator(tmp_path, small_data):
+    from mnist_gan_utils.models import Generator
+    r = train_gan(GANConfig(epochs=1, max_steps_per_epoch=2, channels_last=True, run_dir=str(tmp_path / "cl"),
+                            **TINY_GAN), data=small_data)
+    conv = next(m.weight for m in r.generator.modules() if isinstance(m, torch.nn.ConvTranspose2d))
+    assert conv.is_contiguous(memory_format=torch.channels_last) and not conv.is_contiguous()
+    plain = Generator(r.generator.noise_dim, r.generator.channels, r.generator.deep, r.generator.clusters,
+                      r.generator.embed_dim)
+    plain.load_state_dict(r.generator.state_dict())
+    z = torch.randn(8, r.generator.noise_dim)
+    with torch.no_grad():
+        assert torch.allclose(plain.eval()(z), r.generator(z), atol=1e-5)
