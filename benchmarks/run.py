@@ -31,12 +31,12 @@ CFG = GANConfig()  # the kit's default recipe: the self-conditioned DCGAN, match
 CODES = torch.randint(0, max(CFG.clusters, 1), (BATCH,), generator=torch.Generator().manual_seed(0))
 
 
-def _models(seed=0):
+def _models(seed=0, cfg: GANConfig = CFG):
     torch.manual_seed(seed)
-    G, D = build_networks(CFG)
-    opt_G = torch.optim.Adam(G.parameters(), lr=CFG.lr, betas=CFG.betas)
-    opt_D = torch.optim.Adam(D.parameters(), lr=CFG.lr, betas=CFG.betas)
-    return G, D, opt_G, opt_D, CFG.noise_dim
+    G, D = build_networks(cfg)
+    opt_G = torch.optim.Adam(G.parameters(), lr=cfg.lr, betas=cfg.betas)
+    opt_D = torch.optim.Adam(D.parameters(), lr=cfg.lr, betas=cfg.betas)
+    return G, D, opt_G, opt_D, cfg.noise_dim
 
 
 def _step(G, D, opt_G, opt_D, real, z):
@@ -108,15 +108,17 @@ def plain_step(G, D, opt_G, opt_D, real, z):
 
 
 STEP_VARIANTS = ("plain eager loop (reference)", "kit step", "kit step, channels_last", "kit step, flush denormals",
-                 "kit step, torch.compile")
+                 "kit step, torch.compile", "kit step, 1 thread", "kit step, batch 256",
+                 "kit step, half width (channels 16)")
 SLOW_VARIANTS = ("kit step, bfloat16 autocast",)  # emulated without AVX512-BF16 or AMX: measured once, briefly
 
 
 def _variant(name: str, x: torch.Tensor):
     """A closure running one training step of ``name`` on the in-memory batch ``x`` with fresh noise."""
     import contextlib
-    G, D, opt_G, opt_D, nz = _models()
-    ctx, step = contextlib.nullcontext, _step
+    half = name.endswith("(channels 16)")
+    G, D, opt_G, opt_D, nz = _models(cfg=GANConfig(g_channels=16, d_channels=16) if half else CFG)
+    ctx, step, batch, threads = contextlib.nullcontext, _step, BATCH, torch.get_num_threads()
     if name.startswith("plain"):
         step = plain_step
     elif name.endswith("channels_last"):
@@ -126,19 +128,26 @@ def _variant(name: str, x: torch.Tensor):
         ctx = lambda: torch.autocast("cpu", dtype=torch.bfloat16)  # noqa: E731
     elif name.endswith("torch.compile"):
         G, D = torch.compile(G), torch.compile(D)
+    elif name.endswith("batch 256"):  # two batches in one step: throughput only (the lr would be scaled)
+        batch, x, codes = 2 * BATCH, torch.cat([x, x.flip(0)]), CODES.repeat(2)
+        step = lambda G, D, opt_G, opt_D, real, z: gan_step(G, D, opt_G, opt_D, real, z, labels=codes,  # noqa: E731
+                                                              mismatch=CFG.mismatch)
     flush = name.endswith("flush denormals")
+    own_threads = 1 if name.endswith("1 thread") else threads
     g = torch.Generator().manual_seed(0)
 
     def run(steps: int) -> float:
         torch.set_flush_denormal(flush)
+        torch.set_num_threads(own_threads)
         try:
             with ctx():
                 t = time.perf_counter()
                 for _ in range(steps):
-                    step(G, D, opt_G, opt_D, x, torch.randn(BATCH, nz, generator=g))
-                return steps * BATCH / (time.perf_counter() - t)
+                    step(G, D, opt_G, opt_D, x, torch.randn(batch, nz, generator=g))
+                return steps * batch / (time.perf_counter() - t)
         finally:
             torch.set_flush_denormal(False)
+            torch.set_num_threads(threads)
     run(3)  # warm-up (and compilation)
     return run
 
@@ -248,7 +257,10 @@ def main(argv=None) -> int:
     lines += ["", "The plain eager loop is pytorch/examples' `dcgan/main.py` order of calls with the kit's networks "
                   "and losses; the kit's step (`gan_step`) is the same update with D's weights frozen while G's "
                   "loss back-propagates through D, so D's weight gradients, which that update throws away, are not "
-                  "computed. `GANConfig(channels_last=True)` trains with the channels_last row's setting. Each run "
+                  "computed. `GANConfig(channels_last=True)` trains with the channels_last row's setting. The batch-256 "
+                  "and half-width rows measure speed only: a larger batch needs a scaled learning rate and a "
+                  "narrower network draws differently, so what they reach per second of training is a quality "
+                  "question this table does not answer. Each run "
                   "measures every setting again: another machine shows its own answer "
                   "(bfloat16 needs AVX512-BF16 or AMX hardware to pay off).", ""]
     s = sampling_throughput()

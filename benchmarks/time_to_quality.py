@@ -78,19 +78,38 @@ class Clock:
         self.last = time.perf_counter()
 
 
-def run_kit(epochs: int, judge: Judge, max_steps: int | None = None, name: str = "kit", **overrides) -> list[dict]:
-    from mnist_gan_utils.training.gan import train_gan
-    curve, clock = [], Clock()
+def run_kit(epochs: int, judge: Judge, max_steps: int | None = None, name: str = "kit",
+            first_epoch_points: int = 4, **overrides) -> list[dict]:
+    """The kit's loop, measured after every epoch and also ``first_epoch_points - 1`` times inside the first
+    (the EMA generator, as the loop returns it, copied so that measuring touches nothing being trained)."""
+    import copy
 
-    def on_epoch_end(epoch, grid, history, G):
-        seconds = clock.lap()
-        curve.append({"epoch": epoch + 1, "seconds": seconds, **judge(G, lambda x: (x + 1) / 2)})
-        print(f"[{name}] epoch {epoch + 1}: {curve[-1]}", flush=True)
-        clock.resume()
+    import mnist_gan_utils.training.gan as tg
+    curve, clock = [], Clock()
     cfg = GANConfig(epochs=epochs, seed=SEED, run_dir=str(OUTPUTS_DIR / f"bench_ttq_{name}"), overwrite=True,
                     progress=False, monitor_classes=False, max_steps_per_epoch=max_steps, **overrides)
-    clock.resume()
-    train_gan(cfg, on_epoch_end=on_epoch_end)
+    steps = min(load_mnist("train")[0].shape[0] // cfg.batch_size, max_steps or 10 ** 9)  # full batches only
+    marks = {round(steps * i / first_epoch_points) for i in range(1, first_epoch_points)}
+    original, updates = tg.update_ema, [0]
+
+    def measure(epoch: float, G):
+        seconds = clock.lap()
+        curve.append({"epoch": round(epoch, 2), "seconds": seconds, **judge(G, lambda x: (x + 1) / 2)})
+        print(f"[{name}] epoch {curve[-1]['epoch']}: {curve[-1]}", flush=True)
+        clock.resume()
+
+    def update_ema(G_ema, G):  # the loop's EMA update after every step: measure at the marks of epoch 1
+        original(G_ema, G)
+        updates[0] += 1
+        if updates[0] in marks:
+            measure(updates[0] / steps, copy.deepcopy(G_ema.module))
+
+    tg.update_ema = update_ema
+    try:
+        clock.resume()
+        tg.train_gan(cfg, on_epoch_end=lambda epoch, grid, history, G: measure(epoch + 1, G))
+    finally:
+        tg.update_ema = original
     return curve
 
 
@@ -186,10 +205,15 @@ def report(results: dict, out_md: Path, out_png: Path) -> str:
                          f"{end['recognised_rate']:.1%}, Fréchet {end['frechet_ratio']:.1f}x floor; it first reached "
                          f"both at epoch {own['epoch']} ({own['seconds']:.0f} s).")
             if hit:
+                full, first = end["seconds"] / hit["seconds"], own["seconds"] / hit["seconds"]
+                verdict = ("met on both counts" if first >= 10 else "met against its 25 epochs, NOT against its "
+                           "first reaching" if full >= 10 else "NOT met")
                 lines.append(f"- Kit recipe reaches both at epoch {hit['epoch']} ({hit['seconds']:.0f} s): "
-                             f"**{end['seconds'] / hit['seconds']:.1f}x** sooner than the published recipe's "
-                             f"{end['epoch']} epochs, {own['seconds'] / hit['seconds']:.1f}x sooner than its first "
-                             f"reaching them (target >= 10x: {'met' if end['seconds'] / hit['seconds'] >= 10 else 'NOT met'}).")
+                             f"**{full:.1f}x** sooner than the published recipe's {end['epoch']} epochs, "
+                             f"**{first:.1f}x** sooner than its first reaching them (target >= 10x: {verdict}). "
+                             f"The kit's curve is also measured at fractions of its first epoch, the published one "
+                             f"after whole epochs only (~{end['seconds'] / end['epoch']:.0f} s each), so its first "
+                             f"reaching may have come up to one epoch earlier than listed.")
             else:
                 lines.append("- Kit recipe does not reach both figures within its run.")
         if plain:
