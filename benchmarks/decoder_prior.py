@@ -23,7 +23,7 @@ from mnist_gan_utils import evaluation as ev
 from mnist_gan_utils.checkpoints import load_pretrained
 from mnist_gan_utils.clusters import fit_gaussian_mixture
 from mnist_gan_utils.data import load_mnist
-from mnist_gan_utils.models import VAE
+from mnist_gan_utils.models import VAE, Decoder
 from mnist_gan_utils.paths import OUTPUTS_DIR, REPO_ROOT
 from mnist_gan_utils.training.engine import set_threads
 from mnist_gan_utils.training.vae import encode_means
@@ -71,11 +71,10 @@ def main(argv=None) -> int:
         t = time.perf_counter()
         gm = fit_gaussian_mixture(train_codes, k, seed=0)
         seconds = time.perf_counter() - t
-        with_prior = VAE(vae.latent_dim, vae.hidden, k)
-        with_prior.load_state_dict(vae.state_dict(), strict=False)
-        with_prior.decoder.set_prior(gm.weights, gm.means, gm.covariances)
-        row(f"{k} Gaussian{'s' if k > 1 else ''}", with_prior.decoder.eval(), f"{gm.log_likelihood(test_codes):.2f}",
-            f"{seconds:.0f}")
+        decoder = Decoder(vae.latent_dim, vae.hidden, k)
+        decoder.net.load_state_dict(vae.decoder.net.state_dict())  # the same network, this mixture as its prior
+        decoder.set_prior(gm.weights, gm.means, gm.covariances)
+        row(f"{k} Gaussian{'s' if k > 1 else ''}", decoder.eval(), f"{gm.log_likelihood(test_codes):.2f}", f"{seconds:.0f}")
     text = "\n".join(lines) + "\n"
     print(text)
     args.out.parent.mkdir(parents=True, exist_ok=True)

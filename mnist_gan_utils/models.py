@@ -37,6 +37,24 @@ def _check_input(name: str, x, trailing: tuple, what: str, module: nn.Module | N
         raise ValueError(f"{name}: expected shape {what}, got {tuple(x.shape)}")
 
 
+def _uniform(z: torch.Tensor) -> torch.Tensor:
+    """Standard normal numbers -> their quantiles, uniform in (0, 1)."""
+    return 0.5 * (1 + torch.erf(z / 2 ** 0.5))
+
+
+def _normal(u: torch.Tensor) -> torch.Tensor:
+    """Quantiles in (0, 1) -> standard normal numbers (kept off the infinite ends)."""
+    return 2 ** 0.5 * torch.erfinv(2 * u.clamp(1e-6, 1 - 1e-6) - 1)
+
+
+def _slices(u: torch.Tensor, cdf: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The slice of (0, 1) each quantile ``u`` falls in, when slice k ends at ``cdf[k]`` (cumulative shares),
+    and the edges of the slices ``(K + 1,)``. A self-conditioned G's clusters and the decoder's prior
+    components are picked this way from the first noise number."""
+    k = torch.bucketize(u, cdf[:-1].contiguous()).clamp_max(cdf.numel() - 1)
+    return k, nn.functional.pad(cdf, (1, 0))
+
+
 class _CountedWeights:
     """``load_state_dict`` that names a file of another number of clusters (or prior components), and
     the fix, instead of listing mismatched keys (the published idiom ``Generator(noise_dim=64).load_state_dict(...)``)."""
@@ -110,11 +128,10 @@ class Decoder(_CountedWeights, nn.Module):
         _check_input("Decoder input z", z, (self.latent_dim,), f"(N, {self.latent_dim})", self)
         if not self.components:
             return temperature * z
-        u = 0.5 * (1 + torch.erf(z[:, 0] / 2 ** 0.5))                                 # (N,) uniform in (0, 1)
-        k = torch.bucketize(u, self.prior_cdf[:-1].contiguous()).clamp_max(self.components - 1)
-        edges = torch.nn.functional.pad(self.prior_cdf, (1, 0))                         # (K + 1,)
-        inside = ((u - edges[k]) / (edges[k + 1] - edges[k]).clamp_min(1e-12)).clamp(1e-6, 1 - 1e-6)
-        z = torch.cat([(2 ** 0.5 * torch.erfinv(2 * inside - 1))[:, None], z[:, 1:]], 1)  # (N, latent_dim) ~ N(0, I)
+        u = _uniform(z[:, 0])                                                           # (N,) in (0, 1)
+        k, edges = _slices(u, self.prior_cdf)                                           # (N,), (K + 1,)
+        inside = (u - edges[k]) / (edges[k + 1] - edges[k]).clamp_min(1e-12)            # (N,) in (0, 1) again
+        z = torch.cat([_normal(inside)[:, None], z[:, 1:]], 1)                          # (N, latent_dim) ~ N(0, I)
         return self.prior_means[k] + temperature * (self.prior_scale_tril[k] @ z[:, :, None])[:, :, 0]
 
     def decode_logits(self, codes: torch.Tensor) -> torch.Tensor:
@@ -233,8 +250,7 @@ class Generator(_CountedWeights, nn.Module):
         return self._code(z)
 
     def _code(self, z: torch.Tensor) -> torch.Tensor:
-        u = 0.5 * (1 + torch.erf(z[:, 0] / 2 ** 0.5))                               # (N,) uniform in (0, 1)
-        return torch.bucketize(u, self.cluster_cdf[:-1].contiguous()).clamp_max(self.clusters - 1)
+        return _slices(_uniform(z[:, 0]), self.cluster_cdf)[0]
 
     def forward(self, z: torch.Tensor, codes: torch.Tensor | None = None) -> torch.Tensor:
         z = _flat_noise(z)
@@ -488,7 +504,7 @@ class LatentCodePredictor(nn.Module):
 
     def pick_clusters(self, labels: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
         """The cluster drawn for each digit ``(N,)``: the normal quantile of ``eps[:, 0]`` through the digit's CDF."""
-        u = 0.5 * (1 + torch.erf(eps[:, :1] / 2 ** 0.5))                                  # (N, 1) in (0, 1)
+        u = _uniform(eps[:, :1])                                                           # (N, 1) in (0, 1)
         return (self.digit_cluster_cdf[labels.long()] < u).sum(1).clamp_max(self.clusters - 1)
 
     def forward(self, labels: torch.Tensor, eps: torch.Tensor | None = None) -> torch.Tensor:
@@ -502,6 +518,5 @@ class LatentCodePredictor(nn.Module):
         c = self.pick_clusters(labels, eps)                                                # (N,)
         style = self.net(torch.cat([h + self.cluster_embed(c), eps], dim=1))              # (N, noise_dim - 1)
         # the middle of cluster c's slice of (0, 1), as a normal quantile: G.code(z) gives back c
-        edges = torch.nn.functional.pad(self.cluster_cdf, (1, 0))                         # (clusters + 1,)
-        mid = ((edges[c] + edges[c + 1]) / 2).clamp(1e-6, 1 - 1e-6)
-        return torch.cat([(2 ** 0.5 * torch.erfinv(2 * mid - 1))[:, None], style], dim=1)  # (N, noise_dim)
+        edges = nn.functional.pad(self.cluster_cdf, (1, 0))                               # (clusters + 1,)
+        return torch.cat([_normal((edges[c] + edges[c + 1]) / 2)[:, None], style], dim=1)  # (N, noise_dim)

@@ -56,9 +56,10 @@ class GANConfig(BaseConfig):
     embed_dim: int = 16            # clusters or conditional: size of G's label embedding
     mismatch: float | None = None  # bce, when D sees labels (clusters or conditional): weight of "real digit,
                                    # wrong label = fake" in D's loss; None: 0.5 when D sees labels, else 0
-    channels_last: bool = False    # NHWC layout for G, D and the real batches: 1.10x the training step on 2 CPU
-                                   # cores (docs/benchmarks.md). Off by default: the convolutions round
-                                   # differently, and the committed models were trained without it
+    channels_last: bool = False    # NHWC layout for G, D and the real batches: 1.08-1.18x the plain eager loop on
+                                   # 2 CPU cores, within the noise of the kit's own step (docs/benchmarks.md). Off
+                                   # by default: the convolutions round differently, and the committed models
+                                   # were trained without it
 
     def validate(self) -> None:
         if self.clusters is None:  # the defaults that depend on other fields, resolved once

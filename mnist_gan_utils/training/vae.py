@@ -26,7 +26,7 @@ class VAEConfig(BaseConfig):
     beta: float = 2.0   # weight of the KL term (1 is the plain ELBO); 2 gave more recognisable prior samples
     # Gaussians in the decoder's ex-post prior (0: sample N(0, I) as the VAE was trained). On the codes of
     # the test digits the mixture's mean log density rose with K: 1 (a single Gaussian) -11.25 nats,
-    # 10 -10.37, 50 -9.93, 100 -9.81 (README, "The decoder's prior")
+    # 10 -10.38, 50 -9.93, 100 -9.82 (benchmarks/decoder_prior.py, docs/decoder_prior.md)
     prior_components: int = 100
 
     def validate(self) -> None:
@@ -99,7 +99,7 @@ def encode_means(vae: VAE, images: torch.Tensor, batch_size: int = 5000) -> torc
 
 
 def fit_prior(vae: VAE, images: torch.Tensor, components: int, seed: int = 0) -> None:
-    """Fit the decoder's mixture prior to the mean codes of ``images`` (a few seconds for 60,000 digits).
+    """Fit the decoder's mixture prior to the mean codes of ``images`` (41-50 s for 60,000 digits and 100 Gaussians on 2 CPU cores).
     Under torchrun every process takes rank 0's fit, so all of them sample the same prior."""
     gm = fit_gaussian_mixture(encode_means(vae, images), components, seed=seed)
     if distributed.world_size() > 1:
