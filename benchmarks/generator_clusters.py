@@ -1,0 +1,113 @@
+"""Where a self-conditioned generator's unrecognised digits come from: a diagnosis per cluster.
+
+    python benchmarks/generator_clusters.py                          # models/generator.pth
+    python benchmarks/generator_clusters.py --generator run/G.pth    # any Generator state dict (same config)
+
+It draws the manifest's 10,000 samples (``evaluation.sample(G, 10_000, seed=1)``), asks the kit's
+classifier which are recognised (top class probability >= 0.9), and groups them by the cluster their first
+noise number picked (``G.code``). For the worst clusters it also shows what the cluster *is*: the labels of
+its real members (the k-means fit of ``training.gan`` is re-run; labels are read here to describe the
+clusters, never by training) and a grid of samples above real members. Writes
+``docs/generator_clusters.md`` and ``docs/generator_clusters.png``.
+
+This is a measurement, not a recipe: nothing here feeds back into training (never tune a generator
+against the kit's own classifier).
+"""
+from __future__ import annotations
+
+import argparse
+import platform
+import sys
+import time
+
+import torch
+import torchvision.utils as vutils
+
+from mnist_gan_utils import evaluation as ev
+from mnist_gan_utils.checkpoints import load_pretrained, load_state_dict
+from mnist_gan_utils.clusters import fit_clusters
+from mnist_gan_utils.data import load_mnist
+from mnist_gan_utils.paths import REPO_ROOT
+from mnist_gan_utils.training.engine import set_threads
+
+N_SAMPLES, SEED, WORST, SHOWN = 10_000, 1, 10, 12
+
+
+@torch.no_grad()
+def per_cluster(G, classifier, n: int = N_SAMPLES, seed: int = SEED):
+    """``(counts (k,), recognised (k,), overall recognised rate)`` of ``n`` samples, by cluster drawn."""
+    z = torch.randn(n, G.noise_dim, generator=torch.Generator().manual_seed(seed))
+    codes = G.code(z)
+    images = ev.sample(G, n, z=z)
+    rec = (ev.predict_proba(classifier, images).max(1).values >= ev.RECOGNISED_THRESHOLD).float()
+    counts = torch.bincount(codes, minlength=G.clusters).float()
+    return counts, torch.bincount(codes, weights=rec, minlength=G.clusters), rec.mean().item()
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--generator", help="a Generator state dict (default: models/generator.pth)")
+    parser.add_argument("--out", default=str(REPO_ROOT / "docs" / "generator_clusters"),
+                        help="path without extension for the .md and .png")
+    args = parser.parse_args(argv)
+    set_threads()
+    G = load_pretrained("generator").eval()
+    if args.generator:
+        load_state_dict(G, args.generator)
+    if not G.clusters:
+        raise SystemExit("this Generator has no clusters (clusters=0): there is nothing to diagnose per cluster")
+    classifier = load_pretrained("classifier").eval()
+    start = time.perf_counter()
+    counts, recognised, overall = per_cluster(G, classifier)
+    rate = recognised / counts.clamp(min=1)
+    missed = counts - recognised
+    worst = rate.argsort()[:WORST]
+
+    x, y = load_mnist("train")
+    fitted = fit_clusters(x, G.clusters, seed=0)  # train_gan's fit for seed 0 (the committed generator's)
+    if not torch.allclose(fitted.prior, G.cluster_cdf.diff(prepend=G.cluster_cdf.new_zeros(1)), atol=1e-6):
+        print("warning: this k-means fit does not match the generator's cluster sizes (another seed or data?); "
+              "the real members shown may belong to other clusters", file=sys.stderr)
+    rows, table = [], []
+    for c in worst.tolist():
+        members = (fitted.assignments == c).nonzero()[:, 0]
+        labels = torch.bincount(y[members].long(), minlength=10)
+        top = labels.argsort(descending=True)[:3].tolist()
+        mix = ", ".join(f"{d}: {labels[d] / max(len(members), 1):.0%}" for d in top if labels[d])
+        table.append(f"| {c} | {int(counts[c])} | {rate[c]:.0%} | {missed[c] / missed.sum():.1%} | {len(members)} | {mix} |")
+        codes = torch.full((SHOWN,), c)
+        z = torch.randn(SHOWN, G.noise_dim, generator=torch.Generator().manual_seed(c))
+        with torch.no_grad():
+            rows += [ev.to_unit(G(z, codes), G), x[members[:SHOWN]].float().div(255)[:, None]]
+    vutils.save_image(torch.cat(rows), args.out + ".png", nrow=SHOWN, pad_value=0.5)
+    q = torch.quantile(rate, torch.tensor([0.1, 0.25, 0.5])).tolist()
+    lines = [
+        "# Where the generator's unrecognised digits come from",
+        "",
+        f"`python benchmarks/generator_clusters.py{' --generator ' + args.generator if args.generator else ''}` "
+        f"on {platform.machine()}, torch {torch.__version__}, {time.strftime('%Y-%m-%d')} ({time.perf_counter() - start:.0f} s). "
+        f"{N_SAMPLES:,} samples as in the manifest (seed {SEED}); recognised = top class probability >= 0.9 by the "
+        f"kit's classifier; samples grouped by the cluster their first noise number drew. The real members' labels "
+        f"describe the clusters only (training never reads them).",
+        "",
+        f"- Recognised overall: **{overall:.1%}**; {G.clusters} clusters; per-cluster recognised rate at the 10th, "
+        f"25th and 50th percentiles: {q[0]:.0%}, {q[1]:.0%}, {q[2]:.0%}.",
+        f"- The {WORST} worst clusters hold {counts[worst].sum() / counts.sum():.1%} of the samples and "
+        f"**{missed[worst].sum() / missed.sum():.0%} of the unrecognised ones**.",
+        "",
+        "| cluster | samples | recognised | share of all unrecognised | real members | their labels (top 3) |",
+        "| ---: | ---: | ---: | ---: | ---: | --- |",
+        *table,
+        "",
+        f"![worst clusters]({args.out.rsplit('/', 1)[-1]}.png)",
+        "",
+        f"Rows in pairs, worst cluster first: {SHOWN} samples G draws for the cluster, then {SHOWN} of its real members.",
+        "",
+    ]
+    with open(args.out + ".md", "w") as f:
+        f.write("\n".join(lines))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
