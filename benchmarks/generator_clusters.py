@@ -47,6 +47,8 @@ def per_cluster(G, classifier, n: int = N_SAMPLES, seed: int = SEED):
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--generator", help="a Generator state dict (default: models/generator.pth)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="the training run's seed: its k-means fit is re-run to show each cluster's real members")
     parser.add_argument("--out", default=str(REPO_ROOT / "docs" / "generator_clusters"),
                         help="path without extension for the .md and .png")
     args = parser.parse_args(argv)
@@ -64,9 +66,9 @@ def main(argv=None) -> None:
     worst = rate.argsort()[:WORST]
 
     x, y = load_mnist("train")
-    fitted = fit_clusters(x, G.clusters, seed=0)  # train_gan's fit for seed 0 (the committed generator's)
+    fitted = fit_clusters(x, G.clusters, seed=args.seed)  # train_gan's fit for that seed (0: the committed one)
     if not torch.allclose(fitted.prior, G.cluster_cdf.diff(prepend=G.cluster_cdf.new_zeros(1)), atol=1e-6):
-        print("warning: this k-means fit does not match the generator's cluster sizes (another seed or data?); "
+        print("warning: this k-means fit does not match the generator's cluster sizes (pass the run's --seed); "
               "the real members shown may belong to other clusters", file=sys.stderr)
     rows, table = [], []
     for c in worst.tolist():
@@ -84,7 +86,8 @@ def main(argv=None) -> None:
     lines = [
         "# Where the generator's unrecognised digits come from",
         "",
-        f"`python benchmarks/generator_clusters.py{' --generator ' + args.generator if args.generator else ''}` "
+        f"`python benchmarks/generator_clusters.py{' --generator ' + args.generator if args.generator else ''}"
+        f"{' --seed %d' % args.seed if args.seed else ''}` "
         f"on {platform.machine()}, torch {torch.__version__}, {time.strftime('%Y-%m-%d')} ({time.perf_counter() - start:.0f} s). "
         f"{N_SAMPLES:,} samples as in the manifest (seed {SEED}); recognised = top class probability >= 0.9 by the "
         f"kit's classifier; samples grouped by the cluster their first noise number drew. The real members' labels "
