@@ -110,12 +110,24 @@ def test_nan_loss_stops_with_advice_and_keeps_checkpoint(tmp_path, small_data, m
 @pytest.mark.parametrize("field, value", [
     ("epochs", 0), ("epochs", -3), ("epochs", 1.5), ("batch_size", 0), ("batch_size", 60_001), ("lr", 0.0),
     ("lr", -1e-3), ("lr", math.nan), ("betas", (0.5, 1.0)), ("betas", (-0.1, 0.9)), ("betas", 0.5),
-    ("noise_dim", 0), ("device", "tpu"), ("rotation", -5), ("ema_decay", 1.0), ("d_norm", "layer"),
+    ("noise_dim", 0), ("device", "tpu"), ("rotation", -5), ("ema_decay", 1.0), ("ema_power", -1.0), ("d_norm", "layer"),
     ("clusters", 1), ("clusters", -2), ("clusters", 2.5),
 ])
 def test_bad_gan_hyperparameters_name_the_parameter(field, value):
     with pytest.raises(ValueError, match=field.split("_")[0]):
         GANConfig(**{field: value})
+
+
+@pytest.mark.parametrize("power", [0.0, 2.0, 8.0])
+def test_ema_power_weighs_update_t_about_t_to_the_power(power):
+    """Averaging x_t = t for t = 0..N with weights ~ t ** p gives about N (p + 1) / (p + 2): the
+    power sets how much of a short run the generator remembers (the decay cap is set out of reach)."""
+    from mnist_gan_utils.training.gan import ema_avg_fn
+    avg, n_updates = ema_avg_fn(0.999999, power), 3000
+    a = torch.zeros(1)
+    for t in range(1, n_updates + 1):
+        a = avg(a, torch.full((1,), float(t)), torch.tensor(t))
+    assert a.item() / n_updates == pytest.approx((power + 1) / (power + 2), rel=0.01)
 
 
 def test_batch_larger_than_data_is_refused(small_data):

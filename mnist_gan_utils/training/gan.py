@@ -2,7 +2,8 @@
 per epoch, a checkpoint per epoch and resume.
 
 The default recipe is *self-conditioned* (``clusters=100``: G and D also see which of 100 groups of
-look-alike digits, found by k-means without labels, a digit belongs to) over 3 epochs: the recipe of
+look-alike digits, found by k-means without labels, a digit belongs to) over 3 epochs in batches of 64,
+returning a power average of G's weights (``ema_power``, see :func:`ema_avg_fn`): the recipe of
 ``models/generator.pth``, and recognisable digits soonest (``docs/time_to_quality.md``). ``clusters=0``
 is the plain DCGAN: more blends of two digits, and a larger Fréchet distance (README, "The
 self-conditioned recipe"). The same loop trains the conditional GAN (``conditional=True``: G and D see the digit label) and the
@@ -30,7 +31,7 @@ class GANConfig(BaseConfig):
     """Hyperparameters of the DCGAN loop; every field is validated when the config is made."""
 
     epochs: int = 3
-    batch_size: int = 128
+    batch_size: int = 64           # 64 rather than 128: twice the updates per epoch, better digits after 3 epochs
     lr: float = 2e-4
     betas: tuple = (0.5, 0.999)
     noise_dim: int = 64
@@ -41,6 +42,8 @@ class GANConfig(BaseConfig):
     rotation: float = 0.0          # degrees of random rotation per image, done on the whole batch
     real_label: float = 1.0        # < 1 is one-sided label smoothing
     ema_decay: float = 0.999       # 0 turns the EMA generator off
+    ema_power: float = 2.0         # the EMA's horizon early on: update t's weight grows as t ** ema_power (a power
+                                   # average, Karras et al., 2024) until ema_decay caps it; smaller = longer memory
     lr_decay: bool = True          # decay both learning rates linearly to 0 over the run
     d_norm: str = "spectral"       # normalisation in D: 'batch', 'spectral' or 'none'
     lr_D: float | None = None      # D's learning rate when it differs from G's (two time-scale)
@@ -74,6 +77,7 @@ class GANConfig(BaseConfig):
         check_range("rotation", self.rotation, 0.0, 180.0)
         check_range("real_label", self.real_label, 0.5, 1.0)
         check_range("ema_decay", self.ema_decay, 0.0, 1.0, high_open=True)
+        check_range("ema_power", self.ema_power, 0.0, 100.0)
         check_positive_int("grid_size", self.grid_size, high=1024)
         check_positive_int("embed_dim", self.embed_dim, high=1024)
         check_range("mismatch", self.mismatch, 0.0, 10.0)
@@ -162,7 +166,7 @@ def train_gan(config: GANConfig | None = None, data=None,
     batches = MNISTBatches(images, labels, config.batch_size, rotation=config.rotation, value_range=(-1, 1),
                            device=device, seed=config.seed)
     # The EMA averages G's weights only; its BatchNorm statistics are copied from G (see update_ema).
-    G_ema = AveragedModel(G, avg_fn=ema_avg_fn(config.ema_decay), use_buffers=False)
+    G_ema = AveragedModel(G, avg_fn=ema_avg_fn(config.ema_decay, config.ema_power), use_buffers=False)
     opt_G = torch.optim.Adam(G.parameters(), lr=config.lr, betas=tuple(config.betas))
     opt_D = torch.optim.Adam(D.parameters(), lr=config.lr_D or config.lr, betas=tuple(config.betas))
     steps = min(len(batches), config.max_steps_per_epoch or len(batches))
@@ -241,12 +245,20 @@ def train_gan(config: GANConfig | None = None, data=None,
     return GANResult(final.eval(), D.eval(), run.history, run.dir, grids)
 
 
-def ema_avg_fn(decay: float):
-    """The EMA update with a warm-up: the decay used at update ``n`` is ``min(decay, (1 + n) / (10 + n))``
-    (as TensorFlow's ExponentialMovingAverage with ``num_updates``). Without it, after one epoch
-    (~470 updates) a 0.999 average would still hold 60% of the random initial weights."""
+def ema_avg_fn(decay: float, power: float = 2.0):
+    """The EMA update with a power-law warm-up: the decay used at update ``n`` is
+    ``min(decay, (1 + n) / (power + 2 + n))``, so update ``t`` ends up weighted about ``t ** power``
+    until ``decay`` takes over (after ~1/(1 - decay) updates: 3,000 for 0.999). Without the warm-up,
+    after one epoch a 0.999 average would still hold most of the random initial weights.
+
+    ``power`` sets how much of a short run the average remembers. On the default recipe (3 epochs,
+    2,811 updates, where the cap never binds) the 10,000-sample figures were 94.8% recognised and 11.8x
+    the Fréchet floor with power 2, 93.4% and 22.6x with power 8 (TensorFlow's ExponentialMovingAverage
+    with ``num_updates``, the kit's rule until 2026-11-23), 90.5% and 37.3x with power 28, 89.0% and 41.0x
+    for G itself: G's late iterates wander, and their average draws cleaner digits."""
     def avg(averaged: torch.Tensor, current: torch.Tensor, num_averaged: torch.Tensor) -> torch.Tensor:
-        d = min(decay, (1.0 + float(num_averaged)) / (10.0 + float(num_averaged)))
+        n = float(num_averaged)
+        d = min(decay, (1.0 + n) / (power + 2.0 + n))
         return averaged * d + current * (1.0 - d)
     return avg
 
