@@ -39,7 +39,7 @@ from mnist_gan_utils.data import load_mnist
 from mnist_gan_utils.models import Discriminator, Generator
 from mnist_gan_utils.paths import DATA_DIR, OUTPUTS_DIR, REPO_ROOT
 from mnist_gan_utils.training.engine import seed_everything, set_threads
-from mnist_gan_utils.training.gan import GANConfig, gan_step
+from mnist_gan_utils.training.gan import EARLIER_BATCH_AND_AVERAGE, GANConfig, gan_step
 
 N_EVAL = 2000
 SEED = 0
@@ -289,7 +289,7 @@ def main(argv=None) -> int:
         dates["kit"] = results["date"]
     if args.only == "kit_plain":  # the plain DCGAN: what self-conditioning changes
         results["kit_plain"] = run_kit(args.kit_epochs or 6, judge, args.max_steps, name="kit_plain", clusters=0,
-                                       mismatch=0.0, batch_size=128, ema_power=8.0)  # as its saved curve
+                                       mismatch=0.0, **EARLIER_BATCH_AND_AVERAGE)  # as its saved curve
         dates["kit_plain"] = results["date"]
     if args.only in (None, "published"):
         results["published"] = run_published(args.published_epochs, judge, args.max_steps)

@@ -20,7 +20,7 @@ from .checkpoints import load_pretrained, read_manifest, save_checkpoint, sha256
 from .data import load_mnist
 from .paths import MODELS_DIR, OUTPUTS_DIR
 from .training.classifier import ClassifierConfig, train_classifier
-from .training.gan import GANConfig, train_gan
+from .training.gan import EARLIER_BATCH_AND_AVERAGE, GANConfig, train_gan
 from .training.predictor import PredictorConfig, train_predictor
 from .training.vae import VAEConfig, train_vae
 
@@ -28,23 +28,21 @@ ORDER = ("classifier", "decoder", "generator", "latent_code_predictor", "conditi
 # The GAN family: generator -> (its discriminator or critic, saved with it; the recipe's changes to GANConfig())
 GAN_FAMILY = {
     # the default recipe (``GANConfig()``): self-conditioned on 100 k-means clusters, 3 epochs in batches of
-    # 64, the power-2 average of G's weights. The plain
-    # DCGAN over 12 epochs took 2.2x as long for fewer recognisable digits and a larger Fréchet distance
-    # (README, "The self-conditioned recipe").
+    # 64, the power-2 average of G's weights. The plain DCGAN over 12 epochs took 2.2x as long for fewer
+    # recognisable digits and a larger Fréchet distance (README, "The self-conditioned recipe").
     "generator": ("discriminator", dict()),
     # the unconditional recipe with the label joined to G's noise and D's image (and projected on D's
     # features), and a matching-aware D; 5 epochs (8 gave a Fréchet ratio of 4.9x instead of the figure
     # in the manifest) so that the whole rebuild fits in an hour on 2 CPU cores
-    # (batch 128 and the EMA's power 8: the defaults when it was trained)
     "conditional_generator": ("conditional_discriminator", dict(conditional=True, mismatch=0.5, epochs=5,
-                                                                batch_size=128, ema_power=8.0)),
+                                                                **EARLIER_BATCH_AND_AVERAGE)),
     # same networks, Wasserstein objective: a critic without normalisation (the gradient penalty is per
     # example), Adam(1e-4, betas=(0, 0.9)) and 5 critic updates per generator update, as Gulrajani et al.;
     # 2 epochs (3 gave 30% recognised digits, 6 gave 37%: the comparison it serves shows the same in a third
     # of the time, and the rebuild stays within the hour)
     "wgan_gp_generator": ("wgan_gp_critic", dict(loss="wgan-gp", clusters=0, mismatch=0.0, d_norm="none", lr=1e-4,
-                                                 betas=(0.0, 0.9), n_critic=5, epochs=2, batch_size=128,
-                                                 ema_power=8.0)),  # batch and average as its earlier runs
+                                                 betas=(0.0, 0.9), n_critic=5, epochs=2,
+                                                 **EARLIER_BATCH_AND_AVERAGE)),
 }
 COMPANIONS = {critic: gen for gen, (critic, _) in GAN_FAMILY.items()}
 EVAL_SAMPLES = 10_000

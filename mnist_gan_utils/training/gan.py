@@ -26,6 +26,11 @@ from .engine import (BaseConfig, Run, check_betas, check_positive_float, check_p
                      epoch_generator, prepare, progress_bar, shared_clusters)
 
 
+# GANConfig's batch size and EMA power before 2026-11-23. The conditional GAN, the WGAN-GP model and the
+# plain DCGAN curve of docs/time_to_quality.md were trained with them; their recipes pin them to stay reproducible.
+EARLIER_BATCH_AND_AVERAGE = dict(batch_size=128, ema_power=8.0)
+
+
 @dataclasses.dataclass
 class GANConfig(BaseConfig):
     """Hyperparameters of the DCGAN loop; every field is validated when the config is made."""
