@@ -26,8 +26,8 @@ from .engine import (BaseConfig, Run, check_betas, check_positive_float, check_p
                      epoch_generator, prepare, progress_bar, shared_clusters)
 
 
-# GANConfig's batch size and EMA power before 2026-11-23. The conditional GAN, the WGAN-GP model and the
-# plain DCGAN curve of docs/time_to_quality.md were trained with them; their recipes pin them to stay reproducible.
+# GANConfig's batch size and EMA power before 2026-11-23. The WGAN-GP model and the plain DCGAN curve of
+# docs/time_to_quality.md were trained with them; their recipes pin them to stay reproducible.
 EARLIER_BATCH_AND_AVERAGE = dict(batch_size=128, ema_power=8.0)
 
 
