@@ -32,8 +32,8 @@ GAN_FAMILY = {
     # recognisable digits and a larger Fréchet distance (README, "The self-conditioned recipe").
     "generator": ("discriminator", dict()),
     # the unconditional recipe with the label joined to G's noise and D's image (and projected on D's
-    # features), and a matching-aware D; its batches of 64 and power-2 average, 3 epochs: 99.5% recognised,
-    # 7.6x in 470 s, where 5 epochs at batch 128 with the power-8 average gave 98.9%, 8.4x in 863 s (8 of
+    # features), and a matching-aware D; its batches of 64 and power-2 average, 3 epochs: 99.4% recognised,
+    # 7.6x in 464 s, where 5 epochs at batch 128 with the power-8 average gave 98.9%, 8.4x in 863 s (8 of
     # them 4.9x in 1,223 s, more than the hour's rebuild has to spare)
     "conditional_generator": ("conditional_discriminator", dict(conditional=True, mismatch=0.5, epochs=3)),
     # same networks, Wasserstein objective: a critic without normalisation (the gradient penalty is per
