@@ -9,7 +9,8 @@ noise number picked (``G.code``). For the worst clusters it also shows what the 
 its real members (the k-means fit of ``training.gan`` is re-run; labels are read here to describe the
 clusters, never by training) and a grid of samples above real members. It then splits the Fréchet distance:
 the recognised samples alone, and per digit (samples by predicted class against that digit's test digits,
-beside a floor of as many training digits of it). Writes ``docs/generator_clusters.md`` and
+beside a floor of as many training digits of it), and measures how varied the samples of one cluster are
+against its real members. Writes ``docs/generator_clusters.md`` and
 ``docs/generator_clusters.png``.
 
 This is a measurement, not a recipe: nothing here feeds back into training (never tune a generator
@@ -75,6 +76,42 @@ def frechet_parts(classifier, images, probs, x_train, y_train, x_test, y_test) -
     return lines
 
 
+@torch.no_grad()
+def within_cluster_variety(G, classifier, assignments, x, n: int = 200) -> list[str]:
+    """Markdown lines: how varied G's samples *of one cluster* are against that cluster's real members.
+    Per cluster, ``n`` samples and up to ``n`` members: the mean per-pixel standard deviation and the total
+    variance of the classifier's features, as ratios fake / real; then the same over all samples. A ratio far
+    below 1 inside clusters with ~1 over all is a mode collapse the clusters hide: G draws about one digit
+    per cluster, and the 100 clusters make the whole look varied."""
+    pixel, feature = [], []
+    for c in range(G.clusters):
+        members = (assignments == c).nonzero()[:, 0][:n]
+        if len(members) < 2:
+            continue
+        real = x[members].float().div(255)[:, None]
+        z = torch.randn(n, G.noise_dim, generator=torch.Generator().manual_seed(1000 + c))
+        fake = ev.to_unit(G(z, torch.full((n,), c)), G)
+        pixel.append((fake.std(0).mean() / real.std(0).mean()).item())
+        feature.append((ev.features(classifier, fake).var(0).sum()
+                        / ev.features(classifier, real).var(0).sum()).item())
+    qs = torch.tensor([0.1, 0.5, 0.9])
+    pq, fq = torch.quantile(torch.tensor(pixel), qs).tolist(), torch.quantile(torch.tensor(feature), qs).tolist()
+    fake = ev.sample(G, N_SAMPLES, SEED)
+    real = x[:N_SAMPLES].float().div(255)[:, None]
+    whole_p = (fake.std(0).mean() / real.std(0).mean()).item()
+    whole_f = (ev.features(classifier, fake).var(0).sum() / ev.features(classifier, real).var(0).sum()).item()
+    return [
+        f"Per cluster, {n} samples of it against up to {n} of its real members (ratio fake / real; 10th, 50th "
+        f"and 90th percentile over the {len(pixel)} clusters), then all {N_SAMPLES:,} samples against as many "
+        f"training digits:",
+        "",
+        "| | pixel standard deviation | variance of the classifier's features |",
+        "| --- | ---: | ---: |",
+        f"| within a cluster | {pq[0]:.2f} / {pq[1]:.2f} / {pq[2]:.2f} | {fq[0]:.2f} / {fq[1]:.2f} / {fq[2]:.2f} |",
+        f"| all samples | {whole_p:.2f} | {whole_f:.2f} |",
+    ]
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--generator", help="a Generator state dict (default: models/generator.pth)")
@@ -115,6 +152,7 @@ def main(argv=None) -> None:
     vutils.save_image(torch.cat(rows), args.out + ".png", nrow=SHOWN, pad_value=0.5)
     x_test, y_test = load_mnist("test")
     fd_lines = frechet_parts(classifier, images, probs, x, y, x_test, y_test)
+    variety_lines = within_cluster_variety(G, classifier, fitted.assignments, x)
     q = torch.quantile(rate, torch.tensor([0.1, 0.25, 0.5])).tolist()
     lines = [
         "# Where the generator's unrecognised digits come from",
@@ -142,6 +180,10 @@ def main(argv=None) -> None:
         "## Where the Fréchet distance comes from",
         "",
         *fd_lines,
+        "",
+        "## How varied the samples of one cluster are",
+        "",
+        *variety_lines,
         "",
     ]
     with open(args.out + ".md", "w") as f:

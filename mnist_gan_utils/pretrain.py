@@ -29,17 +29,19 @@ ORDER = ("classifier", "decoder", "generator", "latent_code_predictor", "conditi
 GAN_FAMILY = {
     # the default recipe (``GANConfig()``): self-conditioned on 100 k-means clusters, 3 epochs in batches of
     # 64, the power-2 average of G's weights. The plain DCGAN over 12 epochs took 2.2x as long for fewer
-    # recognisable digits and a larger Fréchet distance (README, "The self-conditioned recipe").
+    # recognisable digits and a larger Fréchet distance (README, "The self-conditioned recipe"). 5 epochs
+    # gave 96.7% recognised but 12.6x the Fréchet floor in 1,083 s, more than the hour's rebuild can spare.
     "generator": ("discriminator", dict()),
     # the unconditional recipe with the label joined to G's noise and D's image (and projected on D's
     # features), and a matching-aware D; its batches of 64 and power-2 average, 3 epochs: 99.4% recognised,
     # 7.6x in 464 s, where 5 epochs at batch 128 with the power-8 average gave 98.9%, 8.4x in 863 s (8 of
-    # them 4.9x in 1,223 s, more than the hour's rebuild has to spare)
+    # them 4.9x in 1,223 s, more than the hour's rebuild has to spare; 2 gave 98.5%, 17.0x in 387 s)
     "conditional_generator": ("conditional_discriminator", dict(conditional=True, mismatch=0.5, epochs=3)),
     # same networks, Wasserstein objective: a critic without normalisation (the gradient penalty is per
     # example), Adam(1e-4, betas=(0, 0.9)) and 5 critic updates per generator update, as Gulrajani et al.;
     # 2 epochs (3 gave 30% recognised digits, 6 gave 37%: the comparison it serves shows the same in a third
-    # of the time, and the rebuild stays within the hour)
+    # of the time, and the rebuild stays within the hour; 1 epoch drew almost only one digit: 84% of the
+    # samples at batch 64, 99.97% at batch 128)
     "wgan_gp_generator": ("wgan_gp_critic", dict(loss="wgan-gp", clusters=0, mismatch=0.0, d_norm="none", lr=1e-4,
                                                  betas=(0.0, 0.9), n_critic=5, epochs=2,
                                                  **EARLIER_BATCH_AND_AVERAGE)),
@@ -173,10 +175,24 @@ def pretrain(names=ORDER, models_dir=MODELS_DIR, seed: int = 0, device=None, res
     if "last_rebuild" in manifest:  # the older single-record form
         rebuilds.append(manifest.pop("last_rebuild"))
     rebuilds.append(record)  # every invocation, newest last
-    manifest["rebuild_seconds_estimate"] = round(sum(e.get("training_seconds", 0) + e.get("evaluation_seconds", 0)
-                                                     for k, e in manifest["models"].items() if k not in COMPANIONS), 1)
+    manifest["rebuild_seconds_estimate"] = rebuild_estimate(manifest)
     write_manifest(manifest, manifest_path)
     return manifest
+
+
+def rebuild_estimate(manifest: dict) -> float:
+    """Seconds a full rebuild takes by the models' own records: each model's training plus its evaluation;
+    a GAN's companion (trained with it) adds the time of its own evaluation, which its record counts from
+    the same start as the generator's."""
+    models = manifest["models"]
+    total = 0.0
+    for name, entry in models.items():
+        if name in COMPANIONS:
+            continue
+        critic = GAN_FAMILY.get(name, (None,))[0]
+        total += entry.get("training_seconds", 0) + max(entry.get("evaluation_seconds", 0),
+                                                        models.get(critic, {}).get("evaluation_seconds", 0))
+    return round(total, 1)
 
 
 def discriminator_metrics(result, cfg: GANConfig, x_test, y_test, n: int, seed: int) -> dict:

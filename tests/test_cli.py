@@ -35,3 +35,12 @@ def test_pretrain_quick_writes_models_and_manifest(tmp_path):
     entry = manifest["models"]["decoder"]
     assert (tmp_path / entry["file"]).exists() and len(entry["sha256"]) == 64
     assert "recognised_rate" in entry["metrics"] and entry["command"].startswith("python -m mnist_gan_utils pretrain")
+
+
+def test_rebuild_estimate_counts_each_model_once_and_the_companions_evaluation():
+    from mnist_gan_utils.pretrain import rebuild_estimate
+    # a GAN's companion shares its training time; its evaluation clock runs on from the generator's start
+    models = {"classifier": {"training_seconds": 10.0, "evaluation_seconds": 1.0},
+              "generator": {"training_seconds": 100.0, "evaluation_seconds": 5.0},
+              "discriminator": {"training_seconds": 100.0, "evaluation_seconds": 8.0}}
+    assert rebuild_estimate({"models": models}) == 10.0 + 1.0 + 100.0 + 8.0
