@@ -238,6 +238,29 @@ def test_self_conditioned_gan_trains_on_clusters_not_labels(tmp_path, small_data
     assert len(seen) == 3 and batch_clusters.max() <= 7 and len(batch_clusters.unique()) > 1
     assert set(batch_clusters.tolist()) <= set(fitted.assignments.tolist())
     assert r.generator(torch.randn(4, 16)).shape == (4, 1, 28, 28)  # sampled as G(z): a plain generator
+    assert len(r.history["within_cluster_spread"]) == 1 and r.history["within_cluster_spread"][0] > 0
+
+
+def test_cluster_probe_tells_a_collapse_inside_clusters_from_varied_samples(small_data):
+    """One image per cluster is a collapse the probe names; other real members of the cluster are not."""
+    from mnist_gan_utils.training.gan import ClusterProbe
+    x, _ = small_data
+    clusters = torch.arange(len(x)) % 4
+    probe = ClusterProbe(x[:len(x) // 2], clusters[:len(x) // 2], noise_dim=3, seed=0, shown=4, n=16)
+
+    class Members(torch.nn.Module):  # "draws" cluster c as real digits of c that the probe has not seen
+        def __init__(self, collapsed):
+            super().__init__()
+            self.w, self.collapsed = torch.nn.Parameter(torch.zeros(1)), collapsed
+
+        def forward(self, z, codes):
+            pool = x[len(x) // 2:][clusters[len(x) // 2:] == codes[0]][:len(z)]
+            pool = pool[:1].expand(len(z), -1, -1) if self.collapsed else pool
+            return pool.float().div(127.5).sub(1)[:, None]
+
+    assert 0.8 < probe.ratio(Members(collapsed=False)) < 1.25
+    with pytest.warns(RuntimeWarning, match="look alike"):
+        assert probe.check(Members(collapsed=True), epoch=0) == 0.0
 
 
 def test_self_conditioned_run_from_pretrained_weights_uses_their_clusters(tmp_path, small_data, monkeypatch):

@@ -190,6 +190,8 @@ def train_gan(config: GANConfig | None = None, data=None,
     nrow = 10 if config.conditional else 8
     grids = [p for p in sorted(run.dir.glob("epoch_*.png"))][:start]
     judge = _monitor_classifier(device) if config.monitor_classes and run.main else None
+    probe = ClusterProbe(images, labels, config.noise_dim, config.seed) if config.clusters and run.main else None
+    probe = probe if probe is not None and len(probe.codes) else None  # no cluster with two members to compare
 
     for epoch in range(start, config.epochs):
         G.train(), D.train()
@@ -240,6 +242,8 @@ def train_gan(config: GANConfig | None = None, data=None,
         path = save_grid(grid, run.dir / f"epoch_{epoch + 1:03d}.png", value_range=(-1, 1), nrow=nrow)
         grids.append(path)
         _warn_if_collapsed(grid, epoch)
+        if probe is not None:
+            run.log(within_cluster_spread=probe.check(sampler, epoch))
         if judge is not None:
             run.log(fixed_noise_top2_share=_warn_if_classes_collapsed(grid, judge, epoch))
         run.end_epoch(epoch)
@@ -376,6 +380,46 @@ def _warn_if_collapsed(grid: torch.Tensor, epoch: int, threshold: float = 0.25) 
                       f"digits'): a sign of mode collapse. Try a lower lr, betas=(0.5, 0.999), or restart with "
                       f"another seed.", RuntimeWarning, stacklevel=3)
     return spread
+
+
+class ClusterProbe:
+    """A self-conditioned G can collapse *inside* each cluster (one digit per cluster, the variety left to
+    the clusters) while the whole sample and the fixed-noise grid, which spans many clusters, look varied.
+    The probe draws ``n`` samples of each of ``shown`` evenly spaced clusters from fixed noise and compares
+    their mean pairwise pixel distance with that of ``n`` real members of the same cluster."""
+
+    def __init__(self, images: torch.Tensor, clusters: torch.Tensor, noise_dim: int, seed: int,
+                 shown: int = 10, n: int = 16):
+        k = int(clusters.max()) + 1
+        picks = [c for c in torch.linspace(0, k - 1, min(shown, k)).long().tolist()
+                 if int((clusters == c).sum()) >= 2]
+        self.codes = torch.tensor(picks)
+        self.z = torch.randn(len(picks), n, noise_dim, generator=torch.Generator().manual_seed(seed + 1))
+        self.real = [images[clusters == c][:n].float().div(127.5).sub(1).flatten(1) for c in picks]
+
+    @staticmethod
+    def spread(x: torch.Tensor) -> float:
+        return torch.pdist(x.flatten(1).float()).mean().item()
+
+    @torch.no_grad()
+    def ratio(self, sampler) -> float:
+        """Mean over the probed clusters of (samples' spread) / (real members' spread); 1 = as varied."""
+        device = next(sampler.parameters()).device
+        ratios = []
+        for code, z, real in zip(self.codes.tolist(), self.z, self.real):
+            fake = sampler(z.to(device), torch.full((len(z),), code, device=device)).cpu()
+            ratios.append(self.spread(fake) / max(self.spread(real), 1e-8))
+        return sum(ratios) / len(ratios)
+
+    def check(self, sampler, epoch: int, threshold: float = 0.5) -> float:
+        r = self.ratio(sampler)
+        if r < threshold:
+            warnings.warn(f"epoch {epoch + 1}: the samples of one cluster look alike ({r:.2f} of its real members' "
+                          f"pixel spread, below {threshold}): G draws about one digit per cluster, a mode collapse "
+                          f"the grid hides. The default recipe is at about 0.44 after 3 epochs and 0.35 after 5 "
+                          f"(README, 'G collapses inside each cluster'); compare with the plain DCGAN "
+                          f"(clusters=0).", RuntimeWarning, stacklevel=3)
+        return r
 
 
 def _monitor_classifier(device):
