@@ -50,9 +50,10 @@ def per_cluster(G, classifier, n: int = N_SAMPLES, seed: int = SEED):
 
 
 @torch.no_grad()
-def frechet_parts(classifier, images, probs, x_train, y_train, x_test, y_test) -> list[str]:
-    """Markdown lines: the Fréchet distance of all samples, of the recognised ones alone, and per digit."""
-    f_fake, f_test = ev.features(classifier, images), ev.features(classifier, x_test)
+def frechet_parts(classifier, f_fake, probs, x_train, y_train, x_test, y_test) -> list[str]:
+    """Markdown lines: the Fréchet distance of all samples (their classifier features ``f_fake``), of the
+    recognised ones alone, and per digit."""
+    f_test = ev.features(classifier, x_test)
     rec = probs.max(1).values >= ev.RECOGNISED_THRESHOLD
     pred = probs.argmax(1)
     whole = ev.frechet_distance_features(f_fake, f_test)
@@ -77,12 +78,13 @@ def frechet_parts(classifier, images, probs, x_train, y_train, x_test, y_test) -
 
 
 @torch.no_grad()
-def within_cluster_variety(G, classifier, assignments, x, n: int = 200) -> list[str]:
+def within_cluster_variety(G, classifier, assignments, x, images, f_fake, n: int = 200) -> list[str]:
     """Markdown lines: how varied G's samples *of one cluster* are against that cluster's real members.
     Per cluster, ``n`` samples and up to ``n`` members: the mean per-pixel standard deviation and the total
     variance of the classifier's features, as ratios fake / real; then the same over all samples. A ratio far
     below 1 inside clusters with ~1 over all is a mode collapse the clusters hide: G draws about one digit
-    per cluster, and the 100 clusters make the whole look varied."""
+    per cluster, and the 100 clusters make the whole look varied. ``images`` and ``f_fake``: the samples
+    of :func:`per_cluster` and their classifier features, for the whole-sample row."""
     pixel, feature = [], []
     for c in range(G.clusters):
         members = (assignments == c).nonzero()[:, 0][:n]
@@ -96,13 +98,12 @@ def within_cluster_variety(G, classifier, assignments, x, n: int = 200) -> list[
                         / ev.features(classifier, real).var(0).sum()).item())
     qs = torch.tensor([0.1, 0.5, 0.9])
     pq, fq = torch.quantile(torch.tensor(pixel), qs).tolist(), torch.quantile(torch.tensor(feature), qs).tolist()
-    fake = ev.sample(G, N_SAMPLES, SEED)
-    real = x[:N_SAMPLES].float().div(255)[:, None]
-    whole_p = (fake.std(0).mean() / real.std(0).mean()).item()
-    whole_f = (ev.features(classifier, fake).var(0).sum() / ev.features(classifier, real).var(0).sum()).item()
+    real = x[:len(images)].float().div(255)[:, None]
+    whole_p = (images.std(0).mean() / real.std(0).mean()).item()
+    whole_f = (f_fake.var(0).sum() / ev.features(classifier, real).var(0).sum()).item()
     return [
         f"Per cluster, {n} samples of it against up to {n} of its real members (ratio fake / real; 10th, 50th "
-        f"and 90th percentile over the {len(pixel)} clusters), then all {N_SAMPLES:,} samples against as many "
+        f"and 90th percentile over the {len(pixel)} clusters), then all {len(images):,} samples against as many "
         f"training digits:",
         "",
         "| | pixel standard deviation | variance of the classifier's features |",
@@ -151,8 +152,9 @@ def main(argv=None) -> None:
             rows += [ev.to_unit(G(z, codes), G), x[members[:SHOWN]].float().div(255)[:, None]]
     vutils.save_image(torch.cat(rows), args.out + ".png", nrow=SHOWN, pad_value=0.5)
     x_test, y_test = load_mnist("test")
-    fd_lines = frechet_parts(classifier, images, probs, x, y, x_test, y_test)
-    variety_lines = within_cluster_variety(G, classifier, fitted.assignments, x)
+    f_fake = ev.features(classifier, images)  # the samples' features, shared by both splits below
+    fd_lines = frechet_parts(classifier, f_fake, probs, x, y, x_test, y_test)
+    variety_lines = within_cluster_variety(G, classifier, fitted.assignments, x, images, f_fake)
     q = torch.quantile(rate, torch.tensor([0.1, 0.25, 0.5])).tolist()
     lines = [
         "# Where the generator's unrecognised digits come from",
