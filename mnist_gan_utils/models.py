@@ -56,19 +56,28 @@ def _slices(u: torch.Tensor, cdf: torch.Tensor) -> tuple[torch.Tensor, torch.Ten
 
 
 class _CountedWeights:
-    """``load_state_dict`` that names a file of another number of clusters (or prior components), and
-    the fix, instead of listing mismatched keys (the published idiom ``Generator(noise_dim=64).load_state_dict(...)``)."""
+    """``load_state_dict`` that names a file of another number of clusters (or prior components, or another
+    width), and the fix, instead of listing mismatched keys (the published idiom
+    ``Generator(noise_dim=64).load_state_dict(...)``)."""
 
     _count_key, _count_arg = "embed.weight", "clusters"
 
+    def _weights_args(self, state_dict: dict) -> dict:
+        """The constructor arguments that ``state_dict``'s shapes reveal."""
+        counted = state_dict.get(self._count_key)
+        return {self._count_arg: 0 if counted is None else int(counted.shape[0])}
+
     def load_state_dict(self, state_dict, *args, **kwargs):
-        counted = state_dict.get(self._count_key) if isinstance(state_dict, dict) else None
-        found, have = (0 if counted is None else int(counted.shape[0])), getattr(self, self._count_arg)
-        if kwargs.get("strict", args[0] if args else True) and found != have:
-            name, arg = type(self).__name__, self._count_arg
-            raise RuntimeError(f"these weights are of a {name} with {arg}={found}, this one has {arg}="
-                               f"{have}: build it as {name}(..., {arg}={found}) (models/manifest.json "
-                               f"lists each file's arguments), or load it with mnist_gan_utils.load_pretrained")
+        if isinstance(state_dict, dict) and kwargs.get("strict", args[0] if args else True):
+            found = self._weights_args(state_dict)
+            wrong = {k: v for k, v in found.items() if getattr(self, k) != v}
+            if wrong:
+                name = type(self).__name__
+                theirs = ", ".join(f"{k}={v}" for k, v in wrong.items())
+                ours = ", ".join(f"{k}={getattr(self, k)}" for k in wrong)
+                raise RuntimeError(f"these weights are of a {name} with {theirs}, this one has {ours}: build it as "
+                                   f"{name}(..., {theirs}) (models/manifest.json lists each file's arguments), "
+                                   f"or load it with mnist_gan_utils.load_pretrained")
         return super().load_state_dict(state_dict, *args, **kwargs)
 
 
@@ -236,6 +245,11 @@ class Generator(_CountedWeights, nn.Module):
             self.register_buffer("cluster_cdf", torch.arange(1, clusters + 1, dtype=torch.float) / clusters)
             in_dim = noise_dim - 1 + embed_dim
         self.net = _generator_net(in_dim, channels, deep)
+
+    def _weights_args(self, state_dict: dict) -> dict:
+        first = state_dict.get("net.0.weight")  # (in_dim, 4 * channels, 7, 7)
+        width = {} if first is None or first.ndim != 4 else {"channels": int(first.shape[1]) // 4}
+        return {**width, **super()._weights_args(state_dict)}
 
     def set_prior(self, prior: torch.Tensor) -> None:
         """Each cluster's share of the training digits ``(clusters,)``: how often ``G(z)`` draws it."""

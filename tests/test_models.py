@@ -160,3 +160,16 @@ def test_decoder_prior_turns_gaussian_noise_into_exact_mixture_samples():
         dec.set_prior(torch.ones(3), torch.zeros(3, 2), torch.eye(2).repeat(3, 1, 1))
     with pytest.raises(RuntimeError, match="components=2"):
         Decoder(latent_dim=2, hidden=16).load_state_dict(dec.state_dict())
+
+
+def test_generator_weights_of_another_width_or_cluster_count_name_the_arguments_to_build():
+    """The default Generator loading a wider, self-conditioned G's weights says how to build it, naming only
+    the arguments that differ, instead of PyTorch's list of mismatched shapes."""
+    state = Generator(16, channels=8, clusters=4, embed_dim=4).state_dict()
+    with pytest.raises(RuntimeError, match=r"channels=8, clusters=4, this one has channels=4, clusters=0: "
+                                           r"build it as Generator\(\.\.\., channels=8, clusters=4\)"):
+        Generator(16, channels=4, embed_dim=4).load_state_dict(state)
+    with pytest.raises(RuntimeError, match=r"with channels=8, this one has channels=4: build it as "
+                                           r"Generator\(\.\.\., channels=8\)"):
+        Generator(16, channels=4, clusters=4, embed_dim=4).load_state_dict(state)
+    Generator(16, channels=8, clusters=4, embed_dim=4).load_state_dict(state)  # the right arguments load

@@ -39,13 +39,17 @@ def test_published_idiom_loads_the_committed_generator_and_decoder():
     """As the README writes it (the published notebooks' idiom, plus the generator's clusters)."""
     from mnist_gan_utils.models import Decoder, Generator
     state = torch.load(MODELS_DIR / "generator.pth", map_location="cpu", weights_only=True)
-    k = read_manifest()["models"]["generator"]["config"].get("clusters", 0)
-    G = Generator(noise_dim=64, clusters=k)
+    config = read_manifest()["models"]["generator"]["config"]
+    k, width = config.get("clusters", 0), config["channels"]
+    G = Generator(noise_dim=64, channels=width, clusters=k)
     G.load_state_dict(state)
     assert G.eval()(torch.randn(16, 64)).shape == (16, 1, 28, 28)
     if k:  # the plain constructor says what to write instead of listing mismatched keys
         with pytest.raises(RuntimeError, match=f"clusters={k}"):
-            Generator(noise_dim=64).load_state_dict(state)
+            Generator(noise_dim=64, channels=width).load_state_dict(state)
+    if width != 32:  # so does the default width
+        with pytest.raises(RuntimeError, match=f"build it as Generator\\(\\.\\.\\., channels={width}\\)"):
+            Generator(noise_dim=64, clusters=k).load_state_dict(state)
     state = torch.load(MODELS_DIR / "decoder.pth", map_location="cpu", weights_only=True)
     m = read_manifest()["models"]["decoder"]["config"].get("components", 0)
     dec = Decoder(latent_dim=8, components=m)

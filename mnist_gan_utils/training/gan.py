@@ -40,7 +40,8 @@ class GANConfig(BaseConfig):
     lr: float = 2e-4
     betas: tuple = (0.5, 0.999)
     noise_dim: int = 64
-    g_channels: int = 32
+    g_channels: int = 32           # G's width; models/generator.pth is 64 wide: more recognisable digits in the same
+                                   # 3 epochs, ~1.6x the time per step (README, "The self-conditioned recipe")
     d_channels: int = 32
     g_deep: bool = True            # an extra 3x3 convolution at 14x14 in G
     d_deep: bool = True            # an extra 3x3 convolution at 7x7 in D
@@ -417,6 +418,7 @@ class ClusterProbe:
             warnings.warn(f"epoch {epoch + 1}: the samples of one cluster look alike ({r:.2f} of its real members' "
                           f"pixel spread, below {threshold}): G draws about one digit per cluster, a mode collapse "
                           f"the grid hides. The default recipe is at about 0.44 after 3 epochs and 0.35 after 5 "
+                          f"(generator.pth, G 64 channels wide: 0.41) "
                           f"(README, 'G collapses inside each cluster'); compare with the plain DCGAN "
                           f"(clusters=0).", RuntimeWarning, stacklevel=3)
         return r
