@@ -287,6 +287,24 @@ def test_self_conditioned_run_from_pretrained_weights_uses_their_clusters(tmp_pa
     assert sorted(seen[0].tolist()) == sorted(expected.tolist())
 
 
+def test_starting_from_a_generator_of_another_width_says_which_setting_to_change(tmp_path, small_data):
+    """models/generator.pth is wider than the default G: init_from names g_channels, not mismatched shapes."""
+    import json
+
+    from mnist_gan_utils.checkpoints import sha256_file
+    first = train_gan(GANConfig(epochs=1, max_steps_per_epoch=1, run_dir=str(tmp_path / "a"), **TINY_GAN),
+                      data=small_data)
+    path = tmp_path / "generator.pth"
+    torch.save(first.generator.state_dict(), path)
+    (tmp_path / "manifest.json").write_text(json.dumps({"models": {"generator": {
+        "file": "generator.pth", "sha256": sha256_file(path), "config": {"channels": TINY_GAN["g_channels"]}}}}))
+    with pytest.raises(ValueError, match=f"set g_channels={TINY_GAN['g_channels']}"):
+        train_gan(GANConfig(epochs=1, max_steps_per_epoch=1, run_dir=str(tmp_path / "b"), init_from=str(tmp_path),
+                            **{**TINY_GAN, "g_channels": 2 * TINY_GAN["g_channels"]}), data=small_data)
+    train_gan(GANConfig(epochs=1, max_steps_per_epoch=1, run_dir=str(tmp_path / "c"), init_from=str(tmp_path),
+                        **TINY_GAN), data=small_data)  # the right width starts from it
+
+
 def test_channels_last_training_runs_and_its_weights_load_into_a_plain_generator(tmp_path, small_data):
     from mnist_gan_utils.models import Generator
     r = train_gan(GANConfig(epochs=1, max_steps_per_epoch=2, channels_last=True, run_dir=str(tmp_path / "cl"),

@@ -453,10 +453,16 @@ def _init_from(G, D, folder: str, prefix: str = "") -> None:
     from ..checkpoints import load_state_dict, read_manifest
 
     folder = Path(folder)
-    hashes = {}
+    hashes, widths = {}, {}
     if (folder / "manifest.json").exists():
-        hashes = {e["file"]: e["sha256"] for e in read_manifest(folder / "manifest.json")["models"].values()}
+        entries = read_manifest(folder / "manifest.json")["models"].values()
+        hashes = {e["file"]: e["sha256"] for e in entries}
+        widths = {e["file"]: e.get("config", {}).get("channels") for e in entries}
     g_file, d_file = f"{prefix}generator.pth", f"{prefix}discriminator.pth"
+    if widths.get(g_file) not in (None, G.channels):  # say which setting to change, not which shapes differ
+        raise ValueError(f"init_from: {folder / g_file} is a generator {widths[g_file]} channels wide, this run's "
+                         f"is {G.channels}: set g_channels={widths[g_file]} (notebook 02: G_CHANNELS = "
+                         f"{widths[g_file]}) to start from it")
     load_state_dict(G, folder / g_file, expected_sha256=hashes.get(g_file))
     if (folder / d_file).exists():
         load_state_dict(D, folder / d_file, expected_sha256=hashes.get(d_file))
