@@ -396,20 +396,17 @@ class ClusterProbe:
                  if int((clusters == c).sum()) >= 2]
         self.codes = torch.tensor(picks)
         self.z = torch.randn(len(picks), n, noise_dim, generator=torch.Generator().manual_seed(seed + 1))
-        self.real = [images[clusters == c][:n].float().div(127.5).sub(1).flatten(1) for c in picks]
-
-    @staticmethod
-    def spread(x: torch.Tensor) -> float:
-        return torch.pdist(x.flatten(1).float()).mean().item()
+        self.real = [images[clusters == c][:n] for c in picks]                 # uint8 (n, 28, 28) each
 
     @torch.no_grad()
     def ratio(self, sampler) -> float:
         """Mean over the probed clusters of (samples' spread) / (real members' spread); 1 = as varied."""
+        from ..evaluation import pairwise_distance, to_unit
         device = next(sampler.parameters()).device
         ratios = []
         for code, z, real in zip(self.codes.tolist(), self.z, self.real):
-            fake = sampler(z.to(device), torch.full((len(z),), code, device=device)).cpu()
-            ratios.append(self.spread(fake) / max(self.spread(real), 1e-8))
+            fake = to_unit(sampler(z.to(device), torch.full((len(z),), code, device=device))).cpu()
+            ratios.append(pairwise_distance(fake) / max(pairwise_distance(real), 1e-8))
         return sum(ratios) / len(ratios)
 
     def check(self, sampler, epoch: int, threshold: float = 0.5) -> float:
