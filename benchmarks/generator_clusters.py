@@ -9,8 +9,9 @@ noise number picked (``G.code``). For the worst clusters it also shows what the 
 its real members (the k-means fit of ``training.gan`` is re-run; labels are read here to describe the
 clusters, never by training) and a grid of samples above real members. It then splits the Fréchet distance:
 the recognised samples alone, and per digit (samples by predicted class against that digit's test digits,
-beside a floor of as many training digits of it), and measures how varied the samples of one cluster are
-against its real members. Writes ``docs/generator_clusters.md`` and
+beside a floor of as many training digits of it), measures how varied the samples of one cluster are
+against its real members, and what that collapse alone costs: the Fréchet distance of *real* digits drawn
+as a collapsed generator would (only *m* per cluster). Writes ``docs/generator_clusters.md`` and
 ``docs/generator_clusters.png``.
 
 This is a measurement, not a recipe: nothing here feeds back into training (never tune a generator
@@ -50,9 +51,10 @@ def per_cluster(G, classifier, n: int = N_SAMPLES, seed: int = SEED):
 
 
 @torch.no_grad()
-def frechet_parts(classifier, f_fake, probs, x_train, y_train, x_test, y_test) -> list[str]:
+def frechet_parts(classifier, f_fake, probs, x_train, y_train, x_test,
+                  y_test) -> tuple[list[str], torch.Tensor, float]:
     """Markdown lines: the Fréchet distance of all samples (their classifier features ``f_fake``), of the
-    recognised ones alone, and per digit."""
+    recognised ones alone, and per digit; also the test digits' features and the floor, for reuse."""
     f_test = ev.features(classifier, x_test)
     rec = probs.max(1).values >= ev.RECOGNISED_THRESHOLD
     pred = probs.argmax(1)
@@ -74,7 +76,7 @@ def frechet_parts(classifier, f_fake, probs, x_train, y_train, x_test, y_test) -
         fd = ev.frechet_distance_features(mine, real)
         fl = ev.frechet_distance_features(ev.features(classifier, train_d), real)
         lines.append(f"| {d} | {n:,} | {fd:.2f} | {fl:.2f} | {fd / fl:.1f}× |")
-    return lines
+    return lines, f_test, floor
 
 
 @torch.no_grad()
@@ -110,6 +112,32 @@ def within_cluster_variety(G, classifier, assignments, x, images, f_fake, n: int
         "| --- | ---: | ---: |",
         f"| within a cluster | {pq[0]:.2f} / {pq[1]:.2f} / {pq[2]:.2f} | {fq[0]:.2f} / {fq[1]:.2f} / {fq[2]:.2f} |",
         f"| all samples | {whole_p:.2f} | {whole_f:.2f} |",
+    ]
+
+
+@torch.no_grad()
+def collapse_oracle(classifier, fitted, x, f_test, floor: float, n: int = N_SAMPLES, seed: int = SEED,
+                    sizes=(1, 3, 10, 30)) -> list[str]:
+    """Markdown lines: the Fréchet distance of a "generator" that draws only ``m`` fixed *real* training
+    digits per cluster (each cluster as often as G draws it, one of its ``m`` digits at random), for each
+    ``m`` of ``sizes``. Perfect digits, collapsed inside each cluster: how far the collapse alone keeps a
+    sample from the floor."""
+    g = torch.Generator().manual_seed(seed)
+    codes = torch.multinomial(fitted.prior, n, replacement=True, generator=g)
+    rows = []
+    for m in sizes:
+        pools = [(fitted.assignments == c).nonzero()[:, 0][:m] for c in range(fitted.k)]
+        picks = torch.stack([pools[c][torch.randint(len(pools[c]), (1,), generator=g)][0] for c in codes.tolist()])
+        fd = ev.frechet_distance_features(ev.features(classifier, x[picks].float().div(255)[:, None]), f_test)
+        rows.append(f"| {m} | {fd:.2f} | {fd / floor:.1f}× |")
+    return [
+        f"{n:,} real training digits, drawn as a collapsed generator would: each sample's cluster as often as in "
+        f"the training set, then one of the first *m* members of that cluster (perfect digits, *m* per cluster), "
+        f"against the test digits:",
+        "",
+        "| real digits per cluster (*m*) | Fréchet distance | / floor |",
+        "| ---: | ---: | ---: |",
+        *rows,
     ]
 
 
@@ -153,7 +181,7 @@ def main(argv=None) -> None:
     vutils.save_image(torch.cat(rows), args.out + ".png", nrow=SHOWN, pad_value=0.5)
     x_test, y_test = load_mnist("test")
     f_fake = ev.features(classifier, images)  # the samples' features, shared by both splits below
-    fd_lines = frechet_parts(classifier, f_fake, probs, x, y, x_test, y_test)
+    fd_lines, f_test, floor = frechet_parts(classifier, f_fake, probs, x, y, x_test, y_test)
     variety_lines = within_cluster_variety(G, classifier, fitted.assignments, x, images, f_fake)
     q = torch.quantile(rate, torch.tensor([0.1, 0.25, 0.5])).tolist()
     lines = [
@@ -186,6 +214,10 @@ def main(argv=None) -> None:
         "## How varied the samples of one cluster are",
         "",
         *variety_lines,
+        "",
+        "## What the collapse alone costs",
+        "",
+        *collapse_oracle(classifier, fitted, x, f_test, floor),
         "",
     ]
     with open(args.out + ".md", "w") as f:
