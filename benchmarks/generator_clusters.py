@@ -124,9 +124,10 @@ def collapse_oracle(classifier, fitted, x, f_test, floor: float, n: int = N_SAMP
     sample from the floor."""
     g = torch.Generator().manual_seed(seed)
     codes = torch.multinomial(fitted.prior, n, replacement=True, generator=g)
+    members = [(fitted.assignments == c).nonzero()[:, 0] for c in range(fitted.k)]  # once, not per m
     rows = []
     for m in sizes:
-        pools = [(fitted.assignments == c).nonzero()[:, 0][:m] for c in range(fitted.k)]
+        pools = [p[:m] for p in members]
         picks = torch.stack([pools[c][torch.randint(len(pools[c]), (1,), generator=g)][0] for c in codes.tolist()])
         fd = ev.frechet_distance_features(ev.features(classifier, x[picks].float().div(255)[:, None]), f_test)
         rows.append(f"| {m} | {fd:.2f} | {fd / floor:.1f}× |")
