@@ -28,15 +28,17 @@ ORDER = ("classifier", "decoder", "generator", "latent_code_predictor", "conditi
 # The GAN family: generator -> (its discriminator or critic, saved with it; the recipe's changes to GANConfig())
 GAN_FAMILY = {
     # the default recipe (``GANConfig()``: self-conditioned on 100 k-means clusters, 3 epochs in batches of 64,
-    # the power-2 average of G's weights) with G 64 channels wide: 95.8% recognised, 11.1x in 954 s. The
+    # the power-2 average of G's weights, its BatchNorm statistics recomputed) with G 64 channels wide: 95.4%
+    # recognised, 9.9x in 1,011 s (95.8%, 11.1x with the statistics copied from G). The
     # default width, 32, gave 94.8%, 11.8x in 594 s, and 5 epochs of it 96.7% but 12.6x in 1,083 s; the plain
     # DCGAN over 12 epochs took 2.2x as long for fewer recognisable digits and a larger Fréchet distance
     # (README, "The self-conditioned recipe"). The default stays 32 wide for notebook 02's sake (README).
     "generator": ("discriminator", dict(g_channels=64)),
     # the unconditional recipe with the label joined to G's noise and D's image (and projected on D's
-    # features), and a matching-aware D; its batches of 64 and power-2 average, 3 epochs: 99.4% recognised,
-    # 7.6x in 464 s, where 5 epochs at batch 128 with the power-8 average gave 98.9%, 8.4x in 863 s (8 of
-    # them 4.9x in 1,223 s, more than the hour's rebuild has to spare; 2 gave 98.5%, 17.0x in 387 s)
+    # features), and a matching-aware D; its batches of 64 and power-2 average, 3 epochs: 99.5% recognised,
+    # 7.4x in 535 s (7.6x with the statistics copied from G, in 464 s), where 5 epochs at batch 128 with the
+    # power-8 average gave 98.9%, 8.4x in 863 s (8 of them 4.9x in 1,223 s, more than the hour's rebuild has to
+    # spare; 2 gave 98.5%, 17.0x in 387 s)
     "conditional_generator": ("conditional_discriminator", dict(conditional=True, mismatch=0.5, epochs=3)),
     # same networks, Wasserstein objective: a critic without normalisation (the gradient penalty is per
     # example), Adam(1e-4, betas=(0, 0.9)) and 5 critic updates per generator update, as Gulrajani et al.;

@@ -130,6 +130,29 @@ def test_ema_power_weighs_update_t_about_t_to_the_power(power):
     assert a.item() / n_updates == pytest.approx((power + 1) / (power + 2), rel=0.01)
 
 
+@pytest.mark.parametrize("conditional", [False, True])
+def test_recalibrate_bn_gives_the_averaged_weights_their_own_statistics(conditional):
+    """An averaged generator carries G's BatchNorm statistics; after recalibration its first BatchNorm's
+    running mean is the mean of its own first layer's output on fresh noise, and it samples in eval mode."""
+    from mnist_gan_utils.models import ConditionalGenerator, Generator
+    from mnist_gan_utils.training.gan import recalibrate_bn
+    torch.manual_seed(0)
+    G = ConditionalGenerator(16, 8) if conditional else Generator(16, 8, clusters=10)
+    bn = G.net[1]
+    bn.running_mean.fill_(5.0)  # stale statistics, as copied from another set of weights
+    recalibrate_bn(G, batches=50, batch_size=64, seed=3)
+    assert not G.training and bn.momentum == 0.1
+    z = torch.randn(4096, 16)
+    with torch.no_grad():
+        inputs = G.net[0]  # the first transposed convolution, fed what G feeds it
+        h = torch.cat([z[:, 1:], G.embed(G.code(z))], 1) if not conditional else \
+            torch.cat([z, G.embed(torch.arange(4096) % 10)], 1)
+        first = inputs(h[:, :, None, None])
+    assert torch.allclose(bn.running_mean, first.mean((0, 2, 3)), atol=0.05 * first.std().item())
+    with pytest.raises(ValueError, match="bn_recalibration"):
+        GANConfig(bn_recalibration=-1)
+
+
 def test_batch_larger_than_data_is_refused(small_data):
     with pytest.raises(ValueError, match="batch_size"):
         train_gan(data=small_data, **dict(TINY_GAN, batch_size=1000))

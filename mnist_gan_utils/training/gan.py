@@ -17,7 +17,8 @@ from typing import Callable
 
 import torch
 import torch.nn.functional as F
-from torch.optim.swa_utils import AveragedModel
+from torch import nn
+from torch.optim.swa_utils import AveragedModel, update_bn
 
 from ..data import MNISTBatches
 from ..models import ConditionalDiscriminator, ConditionalGenerator, Discriminator, Generator
@@ -50,6 +51,8 @@ class GANConfig(BaseConfig):
     ema_decay: float = 0.999       # 0 turns the EMA generator off
     ema_power: float = 2.0         # the EMA's horizon early on: update t's weight grows as t ** ema_power (a power
                                    # average, Karras et al., 2024) until ema_decay caps it; smaller = longer memory
+    bn_recalibration: int = 200    # after each epoch, the EMA generator's BatchNorm statistics are recomputed for
+                                   # its own averaged weights from this many batches of fresh noise (0: keep G's)
     lr_decay: bool = True          # decay both learning rates linearly to 0 over the run
     d_norm: str = "spectral"       # normalisation in D: 'batch', 'spectral' or 'none'
     lr_D: float | None = None      # D's learning rate when it differs from G's (two time-scale)
@@ -84,6 +87,10 @@ class GANConfig(BaseConfig):
         check_range("real_label", self.real_label, 0.5, 1.0)
         check_range("ema_decay", self.ema_decay, 0.0, 1.0, high_open=True)
         check_range("ema_power", self.ema_power, 0.0, 100.0)
+        if not isinstance(self.bn_recalibration, int) or isinstance(self.bn_recalibration, bool) \
+                or not 0 <= self.bn_recalibration <= 100_000:
+            raise ValueError(f"bn_recalibration must be an integer in [0, 100000] (batches; 0 keeps G's statistics), "
+                             f"got {self.bn_recalibration!r}")
         check_positive_int("grid_size", self.grid_size, high=1024)
         check_positive_int("embed_dim", self.embed_dim, high=1024)
         check_range("mismatch", self.mismatch, 0.0, 10.0)
@@ -171,7 +178,8 @@ def train_gan(config: GANConfig | None = None, data=None,
                                      D.centroids).cpu()
     batches = MNISTBatches(images, labels, config.batch_size, rotation=config.rotation, value_range=(-1, 1),
                            device=device, seed=config.seed)
-    # The EMA averages G's weights only; its BatchNorm statistics are copied from G (see update_ema).
+    # The EMA averages G's weights only; during training its BatchNorm statistics are copied from G (see
+    # update_ema), and after each epoch they are recomputed for the averaged weights (recalibrate_bn).
     G_ema = AveragedModel(G, avg_fn=ema_avg_fn(config.ema_decay, config.ema_power), use_buffers=False)
     opt_G = torch.optim.Adam(G.parameters(), lr=config.lr, betas=tuple(config.betas))
     opt_D = torch.optim.Adam(D.parameters(), lr=config.lr_D or config.lr, betas=tuple(config.betas))
@@ -237,6 +245,8 @@ def train_gan(config: GANConfig | None = None, data=None,
             continue
 
         sampler = G_ema.module if config.ema_decay > 0 else G
+        if config.ema_decay > 0 and config.bn_recalibration:
+            recalibrate_bn(sampler, config.bn_recalibration, config.batch_size, config.seed, device)
         sampler.eval()  # BatchNorm in eval mode: running statistics, not the batch's
         with torch.no_grad():
             grid = (sampler(z_fixed) if y_fixed is None else sampler(z_fixed, y_fixed)).cpu()
@@ -278,11 +288,39 @@ def update_ema(G_ema: AveragedModel, G) -> None:
 
     Averaging the statistics too would lag them by ~1/(1 - decay) steps behind the weights: early in a
     run (or in a short one) the EMA generator would then normalise with stale statistics and draw grey
-    squares. G's own running statistics already average over the last ~10 batches."""
+    squares. G's own running statistics already average over the last ~10 batches. They describe G's weights,
+    not the average's: ``train_gan`` recomputes them for the average after each epoch (:func:`recalibrate_bn`)."""
     G_ema.update_parameters(G)
     with torch.no_grad():
         for b_ema, b in zip(G_ema.module.buffers(), G.buffers()):
             b_ema.copy_(b)
+
+
+class _BalancedLabels(nn.Module):
+    """A conditional generator asked for every digit equally often: ``G(z)`` for ``update_bn``."""
+
+    def __init__(self, G):
+        super().__init__()
+        self.G = G
+
+    def forward(self, z):
+        from ..evaluation import balanced_labels
+        return self.G(z, balanced_labels(z.shape[0]).to(z.device))
+
+
+@torch.no_grad()
+def recalibrate_bn(G, batches: int = 200, batch_size: int = 64, seed: int = 0, device=None) -> None:
+    """Recompute an averaged generator's BatchNorm running statistics for its own weights.
+
+    The EMA's statistics are G's, measured on G's latest weights; the averaged weights give other
+    activations. ``torch.optim.swa_utils.update_bn`` runs ``batches`` batches of fresh noise (seeded) through
+    it in train mode and keeps their average, the practice for averaged weights (Izmailov et al., 2018).
+    ``generator.pth``'s weights: 95.8% recognised and 11.1x the Fréchet floor with G's statistics, 95.4% and
+    9.9x with their own (README, "The self-conditioned recipe")."""
+    g = torch.Generator().manual_seed(seed)
+    noise = [torch.randn(batch_size, G.noise_dim, generator=g) for _ in range(batches)]
+    update_bn(noise, _BalancedLabels(G) if getattr(G, "conditional", False) else G, device)
+    G.eval()
 
 
 def _cond(labels):
