@@ -153,6 +153,23 @@ def test_recalibrate_bn_gives_the_averaged_weights_their_own_statistics(conditio
         GANConfig(bn_recalibration=-1)
 
 
+def test_train_gan_recalibrates_the_averaged_generator_only(tmp_path, small_data):
+    """The same run with and without recalibration: the same averaged weights, and the recalibrated run's
+    statistics are those that ``recalibrate_bn`` gives those weights."""
+    import copy
+    from mnist_gan_utils.training.gan import recalibrate_bn
+    cfg = dict(epochs=1, max_steps_per_epoch=3, **TINY_GAN)
+    kept = train_gan(GANConfig(run_dir=str(tmp_path / "kept"), bn_recalibration=0, **cfg), data=small_data).generator
+    redone = train_gan(GANConfig(run_dir=str(tmp_path / "redone"), bn_recalibration=7, **cfg), data=small_data).generator
+    for name, w in kept.named_parameters():
+        assert torch.equal(w, dict(redone.named_parameters())[name])
+    assert not torch.equal(kept.net[1].running_mean, redone.net[1].running_mean)
+    expected = copy.deepcopy(kept)
+    recalibrate_bn(expected, 7, TINY_GAN["batch_size"], seed=0)
+    for (name, b), b_expected in zip(redone.named_buffers(), expected.buffers()):
+        assert torch.allclose(b.float(), b_expected.float()), name
+
+
 def test_batch_larger_than_data_is_refused(small_data):
     with pytest.raises(ValueError, match="batch_size"):
         train_gan(data=small_data, **dict(TINY_GAN, batch_size=1000))
