@@ -30,9 +30,10 @@ GAN_FAMILY = {
     # the default recipe (``GANConfig()``: self-conditioned on 100 k-means clusters, 3 epochs in batches of 64,
     # the power-2 average of G's weights, its BatchNorm statistics recomputed) with G 64 channels wide: 95.4%
     # recognised, 9.9x in 1,011 s (95.8%, 11.1x with the statistics copied from G). The
-    # default width, 32, gave 94.8%, 11.8x in 594 s, and 5 epochs of it 96.7% but 12.6x in 1,083 s; the plain
-    # DCGAN over 12 epochs took 2.2x as long for fewer recognisable digits and a larger Fréchet distance
-    # (README, "The self-conditioned recipe"). The default stays 32 wide for notebook 02's sake (README).
+    # default width, 32, gave 94.9%, 11.6x (94.8%, 11.8x with G's statistics, in 594 s), and 5 epochs of it
+    # 96.7% but 12.6x in 1,083 s; the plain DCGAN over 12 epochs took 2.2x as long for fewer recognisable digits
+    # and a larger Fréchet distance (README, "The self-conditioned recipe"). The default stays 32 wide for
+    # notebook 02's sake (README).
     "generator": ("discriminator", dict(g_channels=64)),
     # the unconditional recipe with the label joined to G's noise and D's image (and projected on D's
     # features), and a matching-aware D; its batches of 64 and power-2 average, 3 epochs: 99.5% recognised,

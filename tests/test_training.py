@@ -144,10 +144,9 @@ def test_recalibrate_bn_gives_the_averaged_weights_their_own_statistics(conditio
     assert not G.training and bn.momentum == 0.1
     z = torch.randn(4096, 16)
     with torch.no_grad():
-        inputs = G.net[0]  # the first transposed convolution, fed what G feeds it
         h = torch.cat([z[:, 1:], G.embed(G.code(z))], 1) if not conditional else \
             torch.cat([z, G.embed(torch.arange(4096) % 10)], 1)
-        first = inputs(h[:, :, None, None])
+        first = G.net[0](h[:, :, None, None])  # the first transposed convolution, fed what G feeds it
     assert torch.allclose(bn.running_mean, first.mean((0, 2, 3)), atol=0.05 * first.std().item())
     with pytest.raises(ValueError, match="bn_recalibration"):
         GANConfig(bn_recalibration=-1)
