@@ -318,7 +318,7 @@ def recalibrate_bn(G, batches: int = 200, batch_size: int = 64, seed: int = 0, d
     ``generator.pth``'s weights: 95.8% recognised and 11.1x the Fréchet floor with G's statistics, 95.4% and
     9.9x with their own (README, "The self-conditioned recipe")."""
     g = torch.Generator().manual_seed(seed)
-    noise = [torch.randn(batch_size, G.noise_dim, generator=g) for _ in range(batches)]
+    noise = (torch.randn(batch_size, G.noise_dim, generator=g) for _ in range(batches))  # drawn as used
     update_bn(noise, _BalancedLabels(G) if getattr(G, "conditional", False) else G, device)
     G.eval()
 
