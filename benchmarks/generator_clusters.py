@@ -85,7 +85,7 @@ def within_cluster_variety(G, classifier, assignments, x, images, f_fake, n: int
     Per cluster, ``n`` samples and up to ``n`` members: the mean per-pixel standard deviation and the total
     variance of the classifier's features, as ratios fake / real; then the same over all samples. A ratio far
     below 1 inside clusters with ~1 over all is a mode collapse the clusters hide: G draws about one digit
-    per cluster, and the 100 clusters make the whole look varied. ``images`` and ``f_fake``: the samples
+    per cluster, and the many clusters make the whole look varied. ``images`` and ``f_fake``: the samples
     of :func:`per_cluster` and their classifier features, for the whole-sample row."""
     pixel, feature = [], []
     for c in range(G.clusters):

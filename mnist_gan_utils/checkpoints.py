@@ -123,7 +123,7 @@ def load_state_dict(model: nn.Module, source, map_location="cpu", expected_sha25
 
 
 def _describe(model: nn.Module) -> str:
-    keys = ("noise_dim", "latent_dim", "channels", "hidden", "eps_dim", "feature_dim", "embed_dim", "clusters")
+    keys = ("noise_dim", "latent_dim", "channels", "hidden", "eps_dim", "feature_dim", "embed_dim", "clusters", "cluster_embedding")
     return ", ".join(f"{k}={getattr(model, k)}" for k in keys if hasattr(model, k))
 
 

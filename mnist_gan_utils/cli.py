@@ -33,7 +33,9 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rotation", type=float, help="random rotation in degrees, applied per batch")
     p.add_argument("--conditional", action="store_true", help="gan: a conditional GAN (G and D see the label)")
     p.add_argument("--clusters", type=int,
-                   help="gan: k-means groups of look-alike digits shown to G and D (default 100; 0: the plain DCGAN)")
+                   help="gan: k-means groups of look-alike digits shown to G and D (default 300; 0: the plain DCGAN)")
+    p.add_argument("--cluster-embedding", choices=["centroid", "table"],
+                   help="gan with clusters: a network of each cluster's centroid (default) or a learned vector each")
     p.add_argument("--mismatch", type=float, help="gan with --clusters or --conditional: weight of 'wrong label = fake'")
     p.add_argument("--loss", choices=["bce", "wgan-gp"], help="gan: the objective (default bce)")
     p.add_argument("--seed", type=int)
@@ -125,7 +127,7 @@ def train(args) -> int:
         from .training.gan import train_gan
         if args.conditional:
             overrides["conditional"] = True
-        for k in ("betas", "noise_dim", "rotation", "loss", "clusters", "mismatch"):
+        for k in ("betas", "noise_dim", "rotation", "loss", "clusters", "cluster_embedding", "mismatch"):
             if getattr(args, k) is not None:
                 overrides[k] = tuple(args.betas) if k == "betas" else getattr(args, k)
         result = train_gan(**overrides)

@@ -14,6 +14,7 @@ from torch import nn
 
 NUM_CLASSES = 10
 MAX_CLUSTERS = 1000
+CLUSTER_EMBEDDINGS = ("centroid", "table")  # how a self-conditioned G and D turn a cluster number into a vector
 IMAGE_SHAPE = (1, 28, 28)
 
 
@@ -73,8 +74,8 @@ class _CountedWeights:
             wrong = {k: v for k, v in found.items() if getattr(self, k) != v}
             if wrong:
                 name = type(self).__name__
-                theirs = ", ".join(f"{k}={v}" for k, v in wrong.items())
-                ours = ", ".join(f"{k}={getattr(self, k)}" for k in wrong)
+                theirs = ", ".join(f"{k}={v!r}" for k, v in wrong.items())
+                ours = ", ".join(f"{k}={getattr(self, k)!r}" for k in wrong)
                 raise RuntimeError(f"these weights are of a {name} with {theirs}, this one has {ours}: build it as "
                                    f"{name}(..., {theirs}) (models/manifest.json lists each file's arguments), "
                                    f"or load it with mnist_gan_utils.load_pretrained")
@@ -193,6 +194,58 @@ class VAE(nn.Module):
 # ---------------------------------------------------------------------------------------------
 # DCGAN at 28x28
 # ---------------------------------------------------------------------------------------------
+class CentroidEmbedding(nn.Module):
+    """A cluster's vector computed from where the cluster lies, not looked up in a table: a small MLP of
+    its k-means centroid (``points``, the standardised principal components, set by training).
+
+    Neighbouring clusters get neighbouring vectors, so what G and D learn of one cluster carries to its
+    look-alikes; with a table (``nn.Embedding``), each cluster's vector learns only from its own digits.
+    ``forward(codes)`` maps cluster numbers ``(N,)`` to ``(N, out_dim)``, like ``nn.Embedding``."""
+
+    hidden = 256
+
+    def __init__(self, clusters: int, out_dim: int, pca_dim: int = 50, spectral: bool = False):
+        super().__init__()
+        wrap = nn.utils.parametrizations.spectral_norm if spectral else (lambda m: m)
+        # until training sets the centroids: fixed random points, so that every cluster already differs
+        self.register_buffer("points", torch.randn(clusters, pca_dim, generator=torch.Generator().manual_seed(0)))
+        self.net = nn.Sequential(wrap(nn.Linear(pca_dim, self.hidden)), nn.LeakyReLU(0.2),
+                                 wrap(nn.Linear(self.hidden, out_dim)))
+
+    def set_points(self, centroids: torch.Tensor) -> None:
+        """Store the centroids ``(clusters, pca_dim)``, standardised (zero mean, unit overall spread)."""
+        with torch.no_grad():
+            c = centroids.to(self.points)
+            c = c - c.mean(0)
+            self.points.copy_(c / c.std().clamp_min(1e-8))
+
+    def forward(self, codes: torch.Tensor) -> torch.Tensor:
+        # each cluster of the batch once through the MLP: (U, pca_dim) -> (U, out_dim) -> (N, out_dim)
+        # (F.embedding's backward sums the rows' gradients in a fixed order: plain indexing's need not)
+        unique, inverse = torch.unique(codes, return_inverse=True)
+        return nn.functional.embedding(inverse, self.net(self.points[unique]))
+
+
+def _check_embedding(kind: str) -> None:
+    if kind not in CLUSTER_EMBEDDINGS:
+        raise ValueError(f"cluster_embedding must be one of {CLUSTER_EMBEDDINGS}, got {kind!r}")
+
+
+def _cluster_embedding(kind: str, clusters: int, out_dim: int) -> nn.Module:
+    _check_embedding(kind)
+    return CentroidEmbedding(clusters, out_dim) if kind == "centroid" else nn.Embedding(clusters, out_dim)
+
+
+def _embedding_args(state_dict: dict, prefix: str = "embed.") -> dict:
+    """``clusters`` and ``cluster_embedding`` from a self-conditioned network's weights."""
+    points, table = state_dict.get(prefix + "points"), state_dict.get(prefix + "weight")
+    if points is not None:
+        return {"clusters": int(points.shape[0]), "cluster_embedding": "centroid"}
+    if table is not None:
+        return {"clusters": int(table.shape[0]), "cluster_embedding": "table"}
+    return {"clusters": 0}
+
+
 def _generator_net(in_dim: int, c: int, deep: bool) -> nn.Sequential:
     """The DCGAN generator body: ``(N, in_dim, 1, 1)`` -> ``(N, 1, 28, 28)`` in [-1, 1]."""
     def refine(ch):  # a 3x3 convolution at the same resolution: more capacity, same shape
@@ -223,6 +276,9 @@ class Generator(_CountedWeights, nn.Module):
     number picks one of ``clusters`` groups of look-alike digits (found without labels, each as often as
     in the training set), whose embedding joins the other ``noise_dim - 1`` numbers. It is still a plain
     function of Gaussian noise: ``G(z)``. ``G(z, codes)`` asks for given clusters instead (training does).
+    ``cluster_embedding='centroid'`` computes the embedding from the cluster's centroid (a
+    :class:`CentroidEmbedding`: look-alike clusters share what they learn); ``'table'`` learns one
+    vector per cluster (``generator.pth`` until 2026-11-24).
 
     Sample in ``eval()`` mode: in train mode BatchNorm normalises with the batch's own statistics.
     """
@@ -230,17 +286,18 @@ class Generator(_CountedWeights, nn.Module):
     conditional = False
 
     def __init__(self, noise_dim: int = 64, channels: int = 32, deep: bool = True, clusters: int = 0,
-                 embed_dim: int = 16):
+                 embed_dim: int = 16, cluster_embedding: str = "centroid"):
         super().__init__()
         _check_int("noise_dim", noise_dim, low=2 if clusters else 1)
         _check_int("channels", channels)
         _check_int("clusters", clusters, low=0, high=MAX_CLUSTERS)
         _check_int("embed_dim", embed_dim)
+        _check_embedding(cluster_embedding)
         self.noise_dim, self.channels, self.deep = noise_dim, channels, deep
-        self.clusters, self.embed_dim = clusters, embed_dim
+        self.clusters, self.embed_dim, self.cluster_embedding = clusters, embed_dim, cluster_embedding
         in_dim = noise_dim
         if clusters:
-            self.embed = nn.Embedding(clusters, embed_dim)                         # (N,) -> (N, embed_dim)
+            self.embed = _cluster_embedding(cluster_embedding, clusters, embed_dim)  # (N,) -> (N, embed_dim)
             # cumulative share of each cluster in the training set (set by training; uniform until then)
             self.register_buffer("cluster_cdf", torch.arange(1, clusters + 1, dtype=torch.float) / clusters)
             in_dim = noise_dim - 1 + embed_dim
@@ -249,12 +306,15 @@ class Generator(_CountedWeights, nn.Module):
     def _weights_args(self, state_dict: dict) -> dict:
         first = state_dict.get("net.0.weight")  # (in_dim, 4 * channels, 7, 7)
         width = {} if first is None or first.ndim != 4 else {"channels": int(first.shape[1]) // 4}
-        return {**width, **super()._weights_args(state_dict)}
+        return {**width, **_embedding_args(state_dict)}
 
-    def set_prior(self, prior: torch.Tensor) -> None:
-        """Each cluster's share of the training digits ``(clusters,)``: how often ``G(z)`` draws it."""
+    def set_prior(self, prior: torch.Tensor, centroids: torch.Tensor | None = None) -> None:
+        """Each cluster's share of the training digits ``(clusters,)``: how often ``G(z)`` draws it; and,
+        for ``cluster_embedding='centroid'``, the clusters' k-means centroids ``(clusters, pca_dim)``."""
         with torch.no_grad():
             self.cluster_cdf.copy_(prior.to(self.cluster_cdf).cumsum(0) / prior.sum())
+        if centroids is not None and isinstance(getattr(self, "embed", None), CentroidEmbedding):
+            self.embed.set_points(centroids)
 
     def code(self, z: torch.Tensor) -> torch.Tensor:
         """The cluster each noise vector draws ``(N,)``: its first number's normal quantile, bucketed so
@@ -340,14 +400,22 @@ def _discriminator_features(in_channels: int, c: int, norm: str, deep: bool):
     return features, sn(nn.Linear(top * 49, 1))  # head: (N, 1) logit
 
 
-def _add_label_parts(module: nn.Module, num: int, channels: int, norm: str, deep: bool) -> None:
+def _add_label_parts(module: nn.Module, num: int, channels: int, norm: str, deep: bool,
+                     embedding: str = "table", pca_dim: int = 50) -> None:
     """A D that knows each image's label (a digit, or a cluster): the label's 28x28 map joined to the
-    image as a second channel, and its *projection* on D's last features (Miyato & Koyama, 2018)."""
-    module.embed = nn.Embedding(num, 28 * 28)                                 # (N,) -> (N, 784) label map
+    image as a second channel, and its *projection* on D's last features (Miyato & Koyama, 2018).
+    ``embedding='centroid'`` computes both from the cluster's centroid (:class:`CentroidEmbedding`)."""
+    spectral = norm == "spectral"
+    centroid = embedding == "centroid"
+    module.embed = (CentroidEmbedding(num, 28 * 28, pca_dim, spectral) if centroid    # (N,) -> (N, 784) label map
+                    else nn.Embedding(num, 28 * 28))
     module.features, module.head = _discriminator_features(2, channels, norm, deep)
-    sn = nn.utils.parametrizations.spectral_norm if norm == "spectral" else (lambda m: m)
+    if centroid:                                                              # (N,) -> (N, top * 49)
+        module.project = CentroidEmbedding(num, module.head.in_features, pca_dim, spectral)
+        return
+    sn = nn.utils.parametrizations.spectral_norm if spectral else (lambda m: m)
     module.project = sn(nn.Embedding(num, module.head.in_features))           # (N,) -> (N, top * 49)
-    nn.init.normal_(module.project.weight if norm != "spectral" else module.project.parametrizations.weight.original,
+    nn.init.normal_(module.project.weight if not spectral else module.project.parametrizations.weight.original,
                     std=0.02)
 
 
@@ -364,22 +432,25 @@ class Discriminator(_CountedWeights, nn.Module):
     (numerically stable) and read probabilities as ``torch.sigmoid(D(x))``.
 
     ``clusters > 0`` (the self-conditioned GAN's D) also sees each image's cluster: ``D(x, codes)`` judges "a real member of cluster c". ``D(x)`` finds the nearest cluster itself (the k-means
-    centroids are buffers, set by training), so it still scores any image on its own.
+    centroids are buffers, set by training), so it still scores any image on its own. The cluster enters
+    through :class:`CentroidEmbedding` (``cluster_embedding='centroid'``) or a table per cluster ('table').
     """
 
     conditional = False
 
     def __init__(self, channels: int = 32, norm: str = "spectral", deep: bool = True, clusters: int = 0,
-                 pca_dim: int = 50):
+                 pca_dim: int = 50, cluster_embedding: str = "centroid"):
         super().__init__()
         _check_int("channels", channels)
         _check_int("clusters", clusters, low=0, high=MAX_CLUSTERS)
         _check_int("pca_dim", pca_dim, high=28 * 28)
+        _check_embedding(cluster_embedding)
         self.channels, self.norm, self.deep, self.clusters, self.pca_dim = channels, norm, deep, clusters, pca_dim
+        self.cluster_embedding = cluster_embedding
         if not clusters:
             self.features, self.head = _discriminator_features(1, channels, norm, deep)
             return
-        _add_label_parts(self, clusters, channels, norm, deep)
+        _add_label_parts(self, clusters, channels, norm, deep, cluster_embedding, pca_dim)
         self.register_buffer("pca_mean", torch.zeros(28 * 28))
         self.register_buffer("pca_components", torch.zeros(pca_dim, 28 * 28))
         self.register_buffer("centroids", torch.zeros(clusters, pca_dim))
@@ -390,6 +461,12 @@ class Discriminator(_CountedWeights, nn.Module):
             for name, value in (("pca_mean", fitted.mean), ("pca_components", fitted.components),
                                 ("centroids", fitted.centroids)):
                 getattr(self, name).copy_(value)
+        for part in (self.embed, self.project):
+            if isinstance(part, CentroidEmbedding):
+                part.set_points(fitted.centroids)
+
+    def _weights_args(self, state_dict: dict) -> dict:
+        return _embedding_args(state_dict)
 
     @torch.no_grad()
     def assign(self, x: torch.Tensor) -> torch.Tensor:

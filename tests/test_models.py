@@ -121,6 +121,29 @@ def test_self_conditioned_discriminator_finds_the_cluster_itself():
 
 
 
+def test_centroid_embedding_gives_clusters_at_the_same_place_the_same_vector():
+    """What one cluster learns carries to its look-alikes: the vector is a function of the centroid, and the
+    gradient reaches the shared MLP through every cluster of the batch."""
+    from mnist_gan_utils.models import CentroidEmbedding
+    e = CentroidEmbedding(4, 6, pca_dim=3)
+    e.set_points(torch.tensor([[0.0, 1, 2], [5, 5, 5], [0, 1, 2], [-3, 0, 1]]))
+    assert torch.allclose(e.points.mean(0), torch.zeros(3), atol=1e-6) and abs(e.points.std().item() - 1) < 1e-5
+    v = e(torch.tensor([0, 1, 2, 3, 1]))                                   # (5, 6), like nn.Embedding
+    assert v.shape == (5, 6) and torch.equal(v[0], v[2]) and torch.equal(v[1], v[4])
+    assert not torch.allclose(v[0], v[1])
+    v.sum().backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in e.parameters())
+    G = Generator(16, channels=8, clusters=3, embed_dim=4)
+    a, b = torch.randn(2, 50, generator=torch.Generator().manual_seed(0))   # clusters 0 and 1 at one place
+    G.set_prior(torch.ones(3), torch.stack([a, a, b]))
+    z = torch.randn(2, 16)
+    assert torch.equal(G.eval()(z, torch.tensor([0, 0])), G(z, torch.tensor([1, 1])))  # same centroid, same digit
+    with pytest.raises(ValueError, match="cluster_embedding must be one of"):
+        Generator(16, clusters=3, cluster_embedding="lookup")
+    with pytest.raises(ValueError, match="cluster_embedding must be one of"):
+        Discriminator(clusters=3, cluster_embedding="lookup")
+
+
 def test_predictor_for_a_self_conditioned_generator_draws_the_clusters_it_is_told():
     """The code's first number lands in the drawn cluster's slice (G.code gives it back), and each digit
     draws its clusters as often as set_clusters says; the network writes the other numbers."""
@@ -173,3 +196,11 @@ def test_generator_weights_of_another_width_or_cluster_count_name_the_arguments_
                                            r"Generator\(\.\.\., channels=8\)"):
         Generator(16, channels=4, clusters=4, embed_dim=4).load_state_dict(state)
     Generator(16, channels=8, clusters=4, embed_dim=4).load_state_dict(state)  # the right arguments load
+    # a G whose clusters are a table of vectors (generator.pth until 2026-11-24) says so too
+    table = Generator(16, channels=8, clusters=4, embed_dim=4, cluster_embedding="table").state_dict()
+    with pytest.raises(RuntimeError, match=r"build it as Generator\(\.\.\., cluster_embedding='table'\)"):
+        Generator(16, channels=8, clusters=4, embed_dim=4).load_state_dict(table)
+    Generator(16, channels=8, clusters=4, embed_dim=4, cluster_embedding="table").load_state_dict(table)
+    d_table = Discriminator(channels=8, clusters=4, cluster_embedding="table").state_dict()
+    with pytest.raises(RuntimeError, match="cluster_embedding='table'"):
+        Discriminator(channels=8, clusters=4).load_state_dict(d_table)

@@ -18,7 +18,7 @@ def _params(m):
 def test_gan_step_changes_weights_and_writes_grid_and_checkpoint(tmp_path, small_data):
     from mnist_gan_utils.models import Generator
     torch.manual_seed(0)
-    before_G = _params(Generator(16, 8, clusters=100))  # same seed -> same init as inside train_gan
+    before_G = _params(Generator(16, 8, clusters=300))  # same seed -> same init as inside train_gan
     r = train_gan(GANConfig(epochs=1, max_steps_per_epoch=3, run_dir=str(tmp_path / "run"), ema_decay=0.0,
                             **TINY_GAN), data=small_data)
     after = _params(r.generator)
@@ -273,6 +273,11 @@ def test_self_conditioned_gan_trains_on_clusters_not_labels(tmp_path, small_data
     fitted = fit_clusters(x, 8, seed=0)
     assert torch.allclose(r.generator.cluster_cdf, fitted.prior.cumsum(0))
     assert torch.equal(r.discriminator.centroids, fitted.centroids)
+    # G and D compute each cluster's vectors from its centroid (standardised), all three parts the same points
+    points = fitted.centroids - fitted.centroids.mean(0)
+    points = points / points.std()
+    for part in (r.generator.embed, r.discriminator.embed, r.discriminator.project):
+        assert torch.allclose(part.points, points)
     batch_clusters = torch.cat(seen)
     assert len(seen) == 3 and batch_clusters.max() <= 7 and len(batch_clusters.unique()) > 1
     assert set(batch_clusters.tolist()) <= set(fitted.assignments.tolist())

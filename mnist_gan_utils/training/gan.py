@@ -1,13 +1,13 @@
 """DCGAN training: BCE with logits, Adam, batch augmentation, an EMA generator, a fixed-noise grid
 per epoch, a checkpoint per epoch and resume.
 
-The default recipe is *self-conditioned* (``clusters=100``: G and D also see which of 100 groups of
-look-alike digits, found by k-means without labels, a digit belongs to) over 3 epochs in batches of 64,
-returning a power average of G's weights (``ema_power``, see :func:`ema_avg_fn`): the recipe of
-``models/generator.pth``, and recognisable digits soonest (``docs/time_to_quality.md``). ``clusters=0``
-is the plain DCGAN: more blends of two digits, and a larger Fréchet distance (README, "The
-self-conditioned recipe"). The same loop trains the conditional GAN (``conditional=True``: G and D see the digit label) and the
-WGAN-GP objective (``loss='wgan-gp'``)."""
+The default recipe is *self-conditioned* (``clusters=300``: G and D also see which of 300 groups of
+look-alike digits, found by k-means without labels, a digit belongs to, through a small network of the
+group's centroid, ``cluster_embedding='centroid'``) over 3 epochs in batches of 64, returning a power
+average of G's weights (``ema_power``, see :func:`ema_avg_fn`): the recipe of ``models/generator.pth``.
+``clusters=0`` is the plain DCGAN: more blends of two digits, and a larger Fréchet distance (README, "The
+self-conditioned recipe"). The same loop trains the conditional GAN (``conditional=True``: G and D see the
+digit label) and the WGAN-GP objective (``loss='wgan-gp'``)."""
 from __future__ import annotations
 
 import dataclasses
@@ -21,7 +21,7 @@ from torch import nn
 from torch.optim.swa_utils import AveragedModel, update_bn
 
 from ..data import MNISTBatches
-from ..models import ConditionalDiscriminator, ConditionalGenerator, Discriminator, Generator
+from ..models import CLUSTER_EMBEDDINGS, ConditionalDiscriminator, ConditionalGenerator, Discriminator, Generator
 from . import distributed
 from .engine import (BaseConfig, Run, check_betas, check_positive_float, check_positive_int, check_range,
                      epoch_generator, prepare, progress_bar, shared_clusters)
@@ -41,8 +41,7 @@ class GANConfig(BaseConfig):
     lr: float = 2e-4
     betas: tuple = (0.5, 0.999)
     noise_dim: int = 64
-    g_channels: int = 32           # G's width; models/generator.pth is 64 wide: more recognisable digits in the same
-                                   # 3 epochs, ~1.6x the time per step (README, "The self-conditioned recipe")
+    g_channels: int = 32           # G's width (models/generator.pth's); 64 costs ~1.6x the time per step
     d_channels: int = 32
     g_deep: bool = True            # an extra 3x3 convolution at 14x14 in G
     d_deep: bool = True            # an extra 3x3 convolution at 7x7 in D
@@ -63,9 +62,12 @@ class GANConfig(BaseConfig):
     gp_weight: float = 10.0        # wgan-gp: weight of the gradient penalty
     monitor_classes: bool = True   # report fixed-noise samples collapsing onto 1-2 digits (uses models/classifier.pth)
     clusters: int | None = None    # self-conditioning: k-means groups of the training digits (no labels) shown
-                                   # to G and D; 0 = the plain DCGAN; None: 100, or 0 for a conditional GAN
+                                   # to G and D; 0 = the plain DCGAN; None: 300, or 0 for a conditional GAN
     conditional: bool = False      # cGAN: the digit label is embedded and joined to G's noise and to D's image
     embed_dim: int = 16            # clusters or conditional: size of G's label embedding
+    cluster_embedding: str = "centroid"  # clusters: 'centroid' (a small MLP of each cluster's centroid, shared by
+                                   # look-alike clusters) or 'table' (a learned vector per cluster, the recipe until
+                                   # 2026-11-24: G then drew about one digit per cluster; README, "The self-conditioned recipe")
     mismatch: float | None = None  # bce, when D sees labels (clusters or conditional): weight of "real digit,
                                    # wrong label = fake" in D's loss; None: 0.5 when D sees labels, else 0
     channels_last: bool = False    # NHWC layout for G, D and the real batches: 1.08-1.18x the plain eager loop on
@@ -75,7 +77,7 @@ class GANConfig(BaseConfig):
 
     def validate(self) -> None:
         if self.clusters is None:  # the defaults that depend on other fields, resolved once
-            self.clusters = 0 if self.conditional else 100
+            self.clusters = 0 if self.conditional else 300
         if self.mismatch is None:
             self.mismatch = 0.5 if (self.conditional or self.clusters) else 0.0
         super().validate()
@@ -94,6 +96,8 @@ class GANConfig(BaseConfig):
         check_positive_int("grid_size", self.grid_size, high=1024)
         check_positive_int("embed_dim", self.embed_dim, high=1024)
         check_range("mismatch", self.mismatch, 0.0, 10.0)
+        if self.cluster_embedding not in CLUSTER_EMBEDDINGS:
+            raise ValueError(f"cluster_embedding must be one of {CLUSTER_EMBEDDINGS}, got {self.cluster_embedding!r}")
         if not isinstance(self.clusters, int) or isinstance(self.clusters, bool) or self.clusters == 1 \
                 or not 0 <= self.clusters <= 1000:
             raise ValueError(f"clusters must be 0 (the plain DCGAN) or an integer in [2, 1000] (self-conditioned), "
@@ -140,15 +144,17 @@ def build_networks(config: GANConfig):
     if config.conditional:
         return (ConditionalGenerator(config.noise_dim, config.g_channels, config.g_deep, config.embed_dim),
                 ConditionalDiscriminator(config.d_channels, norm=config.d_norm, deep=config.d_deep))
-    return (Generator(config.noise_dim, config.g_channels, config.g_deep, config.clusters, config.embed_dim),
-            Discriminator(config.d_channels, norm=config.d_norm, deep=config.d_deep, clusters=config.clusters))
+    return (Generator(config.noise_dim, config.g_channels, config.g_deep, config.clusters, config.embed_dim,
+                      cluster_embedding=config.cluster_embedding),
+            Discriminator(config.d_channels, norm=config.d_norm, deep=config.d_deep, clusters=config.clusters,
+                          cluster_embedding=config.cluster_embedding))
 
 
 def self_condition(G: Generator, D: Discriminator, images: torch.Tensor, seed: int = 0) -> torch.Tensor:
     """Fit the k-means clusters of ``images`` (uint8 ``(N, 28, 28)``) into G (how often to draw each)
     and D (the centroids, so ``D(x)`` can find a digit's cluster), and return each image's cluster ``(N,)``."""
     fitted = shared_clusters(images, G.clusters, seed)
-    G.set_prior(fitted.prior)
+    G.set_prior(fitted.prior, fitted.centroids)
     D.set_clusters(fitted)
     return fitted.assignments
 
@@ -315,8 +321,8 @@ def recalibrate_bn(G, batches: int = 200, batch_size: int = 64, seed: int = 0, d
     The EMA's statistics are G's, measured on G's latest weights; the averaged weights give other
     activations. ``torch.optim.swa_utils.update_bn`` runs ``batches`` batches of fresh noise (seeded) through
     it in train mode and keeps their average, the practice for averaged weights (Izmailov et al., 2018).
-    ``generator.pth``'s weights: 95.8% recognised and 11.1x the Fréchet floor with G's statistics, 95.4% and
-    9.9x with their own (README, "The self-conditioned recipe")."""
+    The 64-wide ``generator.pth`` of before 2026-11-24: 95.8% recognised and 11.1x the Fréchet floor with G's
+    statistics, 95.4% and 9.9x with their own (README, "The self-conditioned recipe")."""
     g = torch.Generator().manual_seed(seed)
     noise = (torch.randn(batch_size, G.noise_dim, generator=g) for _ in range(batches))  # drawn as used
     update_bn(noise, _BalancedLabels(G) if getattr(G, "conditional", False) else G, device)
@@ -452,10 +458,10 @@ class ClusterProbe:
         if r < threshold:
             warnings.warn(f"epoch {epoch + 1}: the samples of one cluster look alike ({r:.2f} of its real members' "
                           f"pixel spread, below {threshold}): G draws about one digit per cluster, a mode collapse "
-                          f"the grid hides. The default recipe is at about 0.44 after 3 epochs and 0.35 after 5 "
-                          f"(generator.pth, G 64 channels wide: 0.41) "
-                          f"(README, 'G collapses inside each cluster'); compare with the plain DCGAN "
-                          f"(clusters=0).", RuntimeWarning, stacklevel=3)
+                          f"the grid hides. With clusters seen through a table of vectors (cluster_embedding="
+                          f"'table', the recipe until 2026-11-24) it fell to about 0.44 after 3 epochs; the default, "
+                          f"through their centroids, rises to about 0.6 (README, 'G collapsed inside each "
+                          f"cluster'); compare with the plain DCGAN (clusters=0).", RuntimeWarning, stacklevel=3)
         return r
 
 
