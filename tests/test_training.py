@@ -251,7 +251,9 @@ def test_gan_step_feeds_the_batch_labels_to_a_conditional_pair():
     with pytest.raises(ValueError, match="conditional=True or clusters"):
         GANConfig(clusters=0, mismatch=0.5)  # the plain D has no labels to mismatch
     # the defaults follow the kind of GAN: self-conditioned, plain or conditional
-    assert (GANConfig().clusters, GANConfig().mismatch) == (100, 0.5)
+    assert (GANConfig().clusters, GANConfig().mismatch, GANConfig().cluster_embedding) == (300, 0.5, "centroid")
+    with pytest.raises(ValueError, match="cluster_embedding must be one of"):
+        GANConfig(cluster_embedding="lookup")
     assert (GANConfig(clusters=0).clusters, GANConfig(clusters=0).mismatch) == (0, 0.0)
     assert (GANConfig(conditional=True).clusters, GANConfig(conditional=True).mismatch) == (0, 0.5)
 
