@@ -226,13 +226,14 @@ class CentroidEmbedding(nn.Module):
         return nn.functional.embedding(inverse, self.net(self.points[unique]))
 
 
-def _check_embedding(kind: str) -> None:
+def check_cluster_embedding(kind: str) -> None:
+    """Refuse a ``cluster_embedding`` other than those of :data:`CLUSTER_EMBEDDINGS`."""
     if kind not in CLUSTER_EMBEDDINGS:
         raise ValueError(f"cluster_embedding must be one of {CLUSTER_EMBEDDINGS}, got {kind!r}")
 
 
 def _cluster_embedding(kind: str, clusters: int, out_dim: int) -> nn.Module:
-    _check_embedding(kind)
+    check_cluster_embedding(kind)
     return CentroidEmbedding(clusters, out_dim) if kind == "centroid" else nn.Embedding(clusters, out_dim)
 
 
@@ -292,7 +293,7 @@ class Generator(_CountedWeights, nn.Module):
         _check_int("channels", channels)
         _check_int("clusters", clusters, low=0, high=MAX_CLUSTERS)
         _check_int("embed_dim", embed_dim)
-        _check_embedding(cluster_embedding)
+        check_cluster_embedding(cluster_embedding)
         self.noise_dim, self.channels, self.deep = noise_dim, channels, deep
         self.clusters, self.embed_dim, self.cluster_embedding = clusters, embed_dim, cluster_embedding
         in_dim = noise_dim
@@ -444,7 +445,7 @@ class Discriminator(_CountedWeights, nn.Module):
         _check_int("channels", channels)
         _check_int("clusters", clusters, low=0, high=MAX_CLUSTERS)
         _check_int("pca_dim", pca_dim, high=28 * 28)
-        _check_embedding(cluster_embedding)
+        check_cluster_embedding(cluster_embedding)
         self.channels, self.norm, self.deep, self.clusters, self.pca_dim = channels, norm, deep, clusters, pca_dim
         self.cluster_embedding = cluster_embedding
         if not clusters:

@@ -21,7 +21,7 @@ from torch import nn
 from torch.optim.swa_utils import AveragedModel, update_bn
 
 from ..data import MNISTBatches
-from ..models import CLUSTER_EMBEDDINGS, ConditionalDiscriminator, ConditionalGenerator, Discriminator, Generator
+from ..models import ConditionalDiscriminator, ConditionalGenerator, Discriminator, Generator, check_cluster_embedding
 from . import distributed
 from .engine import (BaseConfig, Run, check_betas, check_positive_float, check_positive_int, check_range,
                      epoch_generator, prepare, progress_bar, shared_clusters)
@@ -96,8 +96,7 @@ class GANConfig(BaseConfig):
         check_positive_int("grid_size", self.grid_size, high=1024)
         check_positive_int("embed_dim", self.embed_dim, high=1024)
         check_range("mismatch", self.mismatch, 0.0, 10.0)
-        if self.cluster_embedding not in CLUSTER_EMBEDDINGS:
-            raise ValueError(f"cluster_embedding must be one of {CLUSTER_EMBEDDINGS}, got {self.cluster_embedding!r}")
+        check_cluster_embedding(self.cluster_embedding)
         if not isinstance(self.clusters, int) or isinstance(self.clusters, bool) or self.clusters == 1 \
                 or not 0 <= self.clusters <= 1000:
             raise ValueError(f"clusters must be 0 (the plain DCGAN) or an integer in [2, 1000] (self-conditioned), "
