@@ -19,7 +19,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .paths import MANIFEST_PATH, MODELS_DIR
+from .paths import INSTALL_HINT, KIT_FOUND, MANIFEST_PATH, MODELS_DIR
 
 
 class CheckpointError(ValueError):
@@ -39,6 +39,14 @@ def _to_cpu(obj):
     if isinstance(obj, (list, tuple)):
         return type(obj)(_to_cpu(v) for v in obj)
     return obj
+
+
+def _missing(path: Path, fix: str) -> str:
+    """The message for a missing file: under a non-editable install, models/ is missing because the
+    package was installed without the kit, and rebuilding every model is the wrong advice."""
+    if not KIT_FOUND and path.resolve().is_relative_to(MODELS_DIR.resolve()):
+        return f"{path}: not found; {INSTALL_HINT}."
+    return f"{path}: {fix}"
 
 
 def save_checkpoint(obj: Any, path: str | os.PathLike) -> Path:
@@ -64,8 +72,8 @@ def load_checkpoint(path: str | os.PathLike, map_location="cpu", expected_sha256
     :class:`CheckpointError` that says which file and what is wrong."""
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"{path}: no such file. Check the path, or rebuild the pretrained models with "
-                              f"`python -m mnist_gan_utils pretrain --all`.")
+        raise CheckpointError(_missing(path, "no such file. Check the path, or rebuild the pretrained models with "
+                                             "`python -m mnist_gan_utils pretrain --all`."))
     if expected_sha256 is not None:
         actual = sha256_file(path)
         if actual != expected_sha256:
@@ -133,7 +141,8 @@ def _describe(model: nn.Module) -> str:
 def read_manifest(path: str | os.PathLike = MANIFEST_PATH) -> dict:
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"{path}: no manifest. Rebuild the models with `python -m mnist_gan_utils pretrain --all`.")
+        raise CheckpointError(_missing(path, "no manifest. Rebuild the models with "
+                                             "`python -m mnist_gan_utils pretrain --all`."))
     return json.loads(path.read_text())
 
 

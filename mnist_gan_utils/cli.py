@@ -16,7 +16,7 @@ import json
 import sys
 from pathlib import Path
 
-from .paths import MANIFEST_PATH, OUTPUTS_DIR
+from .paths import INSTALL_HINT, KIT_FOUND, MANIFEST_PATH, OUTPUTS_DIR
 
 
 GENERATORS = ["generator", "decoder", "conditional_generator", "wgan_gp_generator"]
@@ -162,6 +162,9 @@ def first_digits() -> int:
     """The README's first command: digits from the pretrained generator and decoder, or, before
     pretrained weights exist, from a short GAN training run."""
     from .plotting import save_grid
+    if not KIT_FOUND and not MANIFEST_PATH.exists():
+        print(f"no pretrained models found: {INSTALL_HINT}.", file=sys.stderr)
+        return 1
     if MANIFEST_PATH.exists():
         from .checkpoints import load_pretrained
         from .evaluation import sample

@@ -1,11 +1,15 @@
 """Every notebook runs top to bottom under papermill (small parameters for training), from another
 working directory; and every notebook follows the kit's conventions."""
 import ast
+import importlib.util
 import json
+import re
+from pathlib import Path
 
 import pytest
 
-from mnist_gan_utils.paths import NOTEBOOKS_DIR, OUTPUTS_DIR, README_PATH, REPO_URL
+from mnist_gan_utils.notebook_cells import SETUP_CELL, colab_url, header
+from mnist_gan_utils.paths import NOTEBOOKS_DIR, OUTPUTS_DIR, README_PATH, REPO_ROOT
 
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
 SMALL = {
@@ -29,26 +33,73 @@ def test_the_series_is_complete():
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_conventions(path):
     cells = _cells(path)
-    assert cells[0]["cell_type"] == "markdown" and cells[0]["source"][0].startswith("# ")
+    first = "".join(cells[0]["source"])
+    assert cells[0]["cell_type"] == "markdown" and first.startswith("# ")
+    assert first.startswith(header(path.name, first.partition("\n")[0])), \
+        "the title, then the Colab badge and the GPU line: run `python -m mnist_gan_utils.notebook_cells`"
+    assert "".join(cells[1]["source"]) == SETUP_CELL and cells[1]["metadata"].get("cellView") == "form", \
+        "cell 2 is the shared setup cell: run `python -m mnist_gan_utils.notebook_cells`"
     params = [c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])]
     assert len(params) == 1, "exactly one cell tagged 'parameters'"
     for node in ast.parse("".join(params[0]["source"])).body:   # only literal values
         assert isinstance(node, ast.Assign), ast.dump(node)
         ast.literal_eval(node.value)
     assert not any("injected-parameters" in c.get("metadata", {}).get("tags", []) for c in cells)
-    setup = "".join(cells[1]["source"])
-    assert "'google.colab' in sys.modules" in setup.replace('"', "'") and REPO_URL in setup
-    for c in cells:  # lessons call the package; no training or model code of their own
+    for c in cells[2:]:  # lessons call the package; no training or model code of their own
         if c["cell_type"] == "code":
+            source = "".join(c["source"])
+            assert "NBVAL_" not in source, "nbval markers are cell tags (nbval-check-output), not comments"
             tree = ast.parse("".join(line for line in c["source"] if not line.startswith("%")))
             assert not any(isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.For, ast.While)) for n in ast.walk(tree))
+    if path.name not in collect_ignore_names():  # nbval re-runs it: some outputs must be checked
+        assert any("nbval-check-output" in c.get("metadata", {}).get("tags", []) for c in cells)
+
+
+def collect_ignore_names():
+    """The notebooks nbval does not re-run (the root conftest.py's ``collect_ignore``)."""
+    spec = importlib.util.spec_from_file_location("root_conftest", REPO_ROOT / "conftest.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return {Path(p).name for p in module.collect_ignore}
 
 
 def test_readme_colab_badges_use_the_one_repository_url():
     readme = README_PATH.read_text()
     for path in NOTEBOOKS:
-        assert f"{REPO_URL.replace('https://github.com/', 'https://colab.research.google.com/github/')}" \
-               f"/blob/main/notebooks/{path.name}" in readme
+        assert colab_url(path.name) in readme
+
+
+# What a committed notebook may store: small files, no progress bars or widget state, no stderr floods,
+# and no paths of the machine that ran it (those would show a student someone else's folders).
+MAX_BYTES = 1_000_000
+MAX_STDERR_CHARS = 2_000
+ABSOLUTE_PATH = re.compile(r"(?<![\w.:/~-])/(?:[\w.-]+/)+[\w.-]*")
+
+
+def _text_outputs(cell):
+    for o in cell.get("outputs", []):
+        if o["output_type"] == "stream":
+            yield o["name"], "".join(o["text"])
+        elif o["output_type"] == "error":
+            yield "error", "\n".join(o["traceback"])
+        else:
+            for mime in ("text/plain", "text/html", "text/markdown"):
+                if mime in o.get("data", {}):
+                    yield mime, "".join(o["data"][mime])
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_stored_outputs_are_small_clean_and_hold_no_machine_paths(path):
+    assert path.stat().st_size <= MAX_BYTES, f"{path.name}: {path.stat().st_size:,} bytes stored (limit {MAX_BYTES:,})"
+    stderr, paths = 0, []
+    for cell in _cells(path):
+        for o in cell.get("outputs", []):
+            assert "application/vnd.jupyter.widget-view+json" not in o.get("data", {}), "a widget's state was stored"
+        for kind, text in _text_outputs(cell):
+            stderr += len(text) if kind == "stderr" else 0
+            paths += ABSOLUTE_PATH.findall(text)
+    assert stderr <= MAX_STDERR_CHARS, f"{path.name}: {stderr:,} characters of stderr stored (progress bars?)"
+    assert not paths, f"{path.name} stores paths of the machine that ran it: {paths[:3]} (print kit.paths.relative(...))"
 
 
 @pytest.mark.slow

@@ -363,3 +363,29 @@ def test_channels_last_training_runs_and_its_weights_load_into_a_plain_generator
     z = torch.randn(8, r.generator.noise_dim)
     with torch.no_grad():
         assert torch.allclose(plain.eval()(z), r.generator(z), atol=1e-5)
+
+
+def test_an_epoch_leaves_one_summary_line_and_no_bar_when_quiet(capsys, monkeypatch):
+    import re
+
+    from mnist_gan_utils.training.engine import PROGRESS_ENV, progress_bar
+    monkeypatch.setenv(PROGRESS_ENV, "0")   # as papermill and CI run the notebooks
+    bar = progress_bar(range(4), 4, "epoch 1/2", enabled=True)
+    for i in bar:
+        bar.log(loss_D=float(i), D_x=1.0)
+    assert bar.bar is None
+    out = capsys.readouterr()
+    assert out.err == "" and re.fullmatch(r"epoch 1/2: 4 steps in \d+ s, loss_D 1\.500, D_x 1\.000\n", out.out)
+
+
+def test_an_epoch_shows_a_bar_that_disappears_and_disabled_shows_nothing(capsys, monkeypatch):
+    from mnist_gan_utils.training.engine import PROGRESS_ENV, progress_bar
+    monkeypatch.setenv(PROGRESS_ENV, "1")
+    bar = progress_bar(range(3), 3, "epoch 1/1", enabled=True)
+    assert bar.bar is not None and not bar.bar.disable and not bar.bar.leave
+    assert list(bar) == [0, 1, 2] and bar.bar.disable   # closed at the end of the epoch
+    assert capsys.readouterr().out.startswith("epoch 1/1: 3 steps in ")
+    silent = progress_bar(range(3), 3, "epoch 1/1", enabled=False)
+    assert list(silent) == [0, 1, 2] and silent.bar is None
+    out = capsys.readouterr()
+    assert out.out == "" and out.err == ""

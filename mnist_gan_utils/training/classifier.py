@@ -71,6 +71,7 @@ def train_classifier(config: ClassifierConfig | None = None, data=None, **overri
             loss_sum += loss.item()
             correct += (logits.argmax(1) == y).sum().item()
             total += y.shape[0]
+            bar.log(loss=loss.item())
         run.log(loss=loss_sum / steps, train_accuracy=correct / total)
         run.end_epoch(epoch)
     return ClassifierResult(model.eval(), run.history, run.dir)

@@ -6,6 +6,7 @@ import dataclasses
 import math
 import os
 import random
+import time
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ import torch
 from torch import nn
 
 from ..checkpoints import CheckpointError, load_checkpoint, save_checkpoint
-from ..paths import MODELS_DIR, OUTPUTS_DIR
+from ..paths import MODELS_DIR, OUTPUTS_DIR, relative
 from . import distributed
 
 CHECKPOINT_NAME = "checkpoint.pt"
@@ -121,6 +122,13 @@ class BaseConfig:
         if self.resume and self.overwrite:
             raise ValueError("resume and overwrite cannot both be True: resume continues a run, overwrite starts over")
         pick_device(self.device)  # raises ValueError for an unknown or unavailable device
+
+    def __str__(self) -> str:
+        """As ``repr``, with the run folder relative to the kit: what a notebook prints and stores."""
+        shown = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.repr}
+        if shown.get("run_dir"):
+            shown["run_dir"] = relative(shown["run_dir"])
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
@@ -250,10 +258,60 @@ def shared_clusters(images: torch.Tensor, k: int, seed: int):
     return fitted
 
 
-def progress_bar(iterable, total: int, desc: str, enabled: bool):
-    from tqdm.auto import tqdm
-    return tqdm(iterable, total=total, desc=desc, leave=False, disable=not (enabled and distributed.is_main()),
-                mininterval=1.0)
+PROGRESS_ENV = "MNIST_GAN_KIT_PROGRESS"  # "0": no progress bars (papermill, CI), only the epoch lines
+
+
+class progress_bar:
+    """One epoch's steps with a progress bar that shows the running means of what :meth:`log` is given
+    (a widget in Jupyter, text in a terminal). The bar disappears when the epoch ends and leaves one
+    line: the epoch's steps, seconds and mean statistics. ``enabled=False`` shows neither (tests); with
+    the environment variable ``MNIST_GAN_KIT_PROGRESS=0`` only the line is printed, so that notebooks run
+    by papermill or CI store no bars. Under ``torchrun`` only rank 0 shows anything."""
+
+    REFRESH_EVERY = 20  # steps between postfix updates: formatting them every step costs more than it shows
+
+    def __init__(self, iterable, total: int, desc: str, enabled: bool):
+        self.desc, self.total = desc, total
+        self.enabled = enabled and distributed.is_main()
+        self.sums: dict[str, float] = {}
+        self.count = 0
+        self.bar = _tqdm()(iterable, total=total, desc=desc, leave=False, mininterval=1.0) \
+            if self.enabled and os.environ.get(PROGRESS_ENV, "1") != "0" else None
+        self.iterable = self.bar if self.bar is not None else iterable
+
+    def __iter__(self):
+        start = time.perf_counter()
+        yield from self.iterable
+        if self.bar is not None:
+            self.bar.close()
+        if self.enabled:
+            print(self.summary(time.perf_counter() - start), flush=True)
+
+    def log(self, **stats: float) -> None:
+        """Add one step's statistics to the epoch's means."""
+        for k, v in stats.items():
+            self.sums[k] = self.sums.get(k, 0.0) + float(v)
+        self.count += 1
+        if self.bar is not None and self.count % self.REFRESH_EVERY == 1:
+            self.bar.set_postfix(self.means(), refresh=False)
+
+    def means(self) -> dict[str, str]:
+        return {k: f"{v / max(1, self.count):.3f}" for k, v in self.sums.items()}
+
+    def summary(self, seconds: float) -> str:
+        stats = "".join(f", {k} {v}" for k, v in self.means().items())
+        return f"{self.desc}: {self.total} steps in {seconds:.0f} s{stats}"
+
+
+def _tqdm():
+    """tqdm's notebook widget where ipywidgets is installed, else its text bar (``tqdm.auto`` would warn
+    "IProgress not found" and then print a line per refresh into the notebook)."""
+    import importlib.util
+    if importlib.util.find_spec("ipywidgets") is not None:
+        from tqdm.auto import tqdm
+    else:
+        from tqdm import tqdm
+    return tqdm
 
 
 def set_threads() -> None:

@@ -241,9 +241,7 @@ def train_gan(config: GANConfig | None = None, data=None,
             run.log(**{f"step_{k}": v for k, v in stats.items()})
             for k, v in stats.items():
                 sums[k] += v
-            if step % 20 == 0:
-                bar.set_postfix(loss_D=f"{stats['loss_D']:.3f}", loss_G=f"{stats['loss_G']:.3f}",
-                                D_x=f"{stats['D_x']:.2f}", D_G_z=f"{stats['D_G_z']:.2f}")
+            bar.log(**stats)
         run.log(**{k: v / steps for k, v in sums.items()})
         if not run.main:  # rank 0 alone draws the grid, checks for collapse and saves
             run.end_epoch(epoch)

@@ -119,7 +119,8 @@ def train_predictor(generator: Generator, classifier: Classifier, config: Predic
         P.train()
         g = epoch_generator(config.seed, epoch)
         sums = {"loss": 0.0, "loss_cls": 0.0, "mmd": 0.0, "label_accuracy": 0.0}
-        for step in progress_bar(range(steps), steps, f"epoch {epoch + 1}/{config.epochs}", config.progress):
+        bar = progress_bar(range(steps), steps, f"epoch {epoch + 1}/{config.epochs}", config.progress)
+        for step in bar:
             labels = torch.arange(NUM_CLASSES).repeat_interleave(per_class).to(device)          # (B,)
             eps = torch.randn(labels.shape[0], config.eps_dim, generator=g).to(device)        # (B, eps_dim)
             z = P(labels, eps)                                                                 # (B, noise_dim)
@@ -136,6 +137,7 @@ def train_predictor(generator: Generator, classifier: Classifier, config: Predic
             for k, v in zip(sums, (loss.item(), loss_cls.item(), loss_mmd.item(),
                                    (logits.argmax(1) == labels).float().mean().item())):
                 sums[k] += v
+            bar.log(loss=loss.item())
         run.log(**{k: v / steps for k, v in sums.items()})
         run.end_epoch(epoch)
     return PredictorResult(P.eval(), run.history, run.dir, sizes)

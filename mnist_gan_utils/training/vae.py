@@ -83,6 +83,7 @@ def train_vae(config: VAEConfig | None = None, data=None, **overrides) -> VAERes
             run.check_finite(epoch - 1, step, loss=loss.item())
             for k, v in zip(sums, (loss, rec, kl)):
                 sums[k] += v.item()
+            bar.log(loss=loss.item())
         run.log(**{k: v / steps for k, v in sums.items()})
         run.end_epoch(epoch)
     vae.eval()
