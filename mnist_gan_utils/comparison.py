@@ -13,15 +13,9 @@ import torch
 from . import evaluation as ev
 from .checkpoints import load_pretrained, read_manifest
 from .paths import MODELS_DIR
+from .registry import GENERATORS
 
-# (manifest name, what it is); the order of the table and the figure
-MODELS = (
-    ("generator", "DCGAN, BCE objective"),
-    ("wgan_gp_generator", "DCGAN, WGAN-GP objective"),
-    ("conditional_generator", "conditional GAN"),
-    ("latent_code_predictor", "latent code predictor + DCGAN"),
-    ("decoder", "VAE decoder"),
-)
+MODELS = tuple(GENERATORS.items())  # (manifest name, what it is): the order of the table and the figure
 
 
 def draw(name: str, n: int, seed: int = 1, device="cpu", models_dir=MODELS_DIR):

@@ -20,39 +20,36 @@ from .checkpoints import load_pretrained, read_manifest, save_checkpoint, sha256
 from .data import load_mnist
 from .paths import MODELS_DIR, OUTPUTS_DIR
 from .training.classifier import ClassifierConfig, train_classifier
-from .training.gan import EARLIER_BATCH_AND_AVERAGE, GANConfig, train_gan
+from .registry import constructor_args, file_name
+from .training.dcgan import DCGANConfig, train_dcgan
+from .training.gan import GANConfig, train_gan
 from .training.predictor import PredictorConfig, train_predictor
 from .training.vae import VAEConfig, train_vae
 
-ORDER = ("classifier", "decoder", "generator", "latent_code_predictor", "conditional_generator", "wgan_gp_generator")
-# The GAN family: generator -> (its discriminator or critic, saved with it; the recipe's changes to GANConfig())
+ORDER = ("classifier", "decoder", "generator", "latent_code_predictor", "self_conditioned_generator",
+         "conditional_generator", "wgan_gp_generator")
+# The DCGAN of notebook 02, trained longer: notebook 02's defaults are these settings with 3 epochs
+DCGAN_RECIPE = dict(epochs=12)
+# The add-ons: generator -> (its discriminator or critic, saved with it; the recipe's changes to GANConfig()).
+# What each recipe's settings were chosen against is in docs/experiments/.
 GAN_FAMILY = {
-    # the default recipe, as it is (``GANConfig()``: self-conditioned on 300 k-means clusters seen through a
-    # network of their centroids, G 32 wide, 3 epochs in batches of 64, the power-2 average of G's weights, its
-    # BatchNorm statistics recomputed): 97.0% recognised, 4.6x the Frechet floor in 683 s. Until 2026-11-24 it
-    # was 100 clusters with a learned vector each and G 64 wide: 95.4%, 9.9x in 1,011 s; 32 wide 94.9%, 11.6x
-    # (README, "The self-conditioned recipe").
-    "generator": ("discriminator", dict()),
-    # the unconditional recipe with the label joined to G's noise and D's image (and projected on D's
-    # features), and a matching-aware D; its batches of 64 and power-2 average, 3 epochs: 99.5% recognised,
-    # 7.4x in 535 s (7.6x with the statistics copied from G, in 464 s), where 5 epochs at batch 128 with the
-    # power-8 average gave 98.9%, 8.4x in 863 s (8 of them 4.9x in 1,223 s, more than the hour's rebuild has to
-    # spare; 2 gave 98.5%, 17.0x in 387 s)
+    # GANConfig() as it is: self-conditioned on 300 k-means clusters seen through a network of their centroids
+    "self_conditioned_generator": ("self_conditioned_discriminator", dict()),
+    # the label joined to G's noise and D's image (and projected on D's features), a matching-aware D
     "conditional_generator": ("conditional_discriminator", dict(conditional=True, mismatch=0.5, epochs=3)),
-    # same networks, Wasserstein objective: a critic without normalisation (the gradient penalty is per
-    # example), Adam(1e-4, betas=(0, 0.9)) and 5 critic updates per generator update, as Gulrajani et al.;
-    # 2 epochs (3 gave 30% recognised digits, 6 gave 37%: the comparison it serves shows the same in a third
-    # of the time, and the rebuild stays within the hour; 1 epoch drew almost only one digit: 84% of the
-    # samples at batch 64, 99.97% at batch 128)
-    "wgan_gp_generator": ("wgan_gp_critic", dict(loss="wgan-gp", clusters=0, mismatch=0.0, d_norm="none", lr=1e-4,
-                                                 betas=(0.0, 0.9), n_critic=5, epochs=2,
-                                                 **EARLIER_BATCH_AND_AVERAGE)),
+    # the plain DCGAN's G against a critic without BatchNorm (the gradient penalty is per example),
+    # Adam(1e-4, betas=(0, 0.9)) and 5 critic updates per generator update, as Gulrajani et al.
+    "wgan_gp_generator": ("wgan_gp_critic", dict(loss="wgan-gp", lr=1e-4, betas=(0.0, 0.9), n_critic=5, epochs=6,
+                                                 batch_size=128, ema_power=8.0)),
 }
-COMPANIONS = {critic: gen for gen, (critic, _) in GAN_FAMILY.items()}
+COMPANIONS = {critic: gen for gen, (critic, _) in GAN_FAMILY.items()} | {"discriminator": "generator"}
 EVAL_SAMPLES = 10_000
 TARGETS = {
     "classifier": {"test_accuracy": ">= 0.995"},
-    "generator": {"recognised_rate": ">= 0.95", "class_fraction": "in [0.07, 0.13]", "frechet_ratio": "<= 5"},
+    "generator": {"recognised_rate": ">= 0.90", "class_fraction": "in [0.07, 0.13]", "frechet_ratio": "<= 10",
+                  "training_seconds": "<= 1200 on 2 CPU cores"},
+    "self_conditioned_generator": {"recognised_rate": ">= 0.95", "class_fraction": "in [0.07, 0.13]",
+                                   "frechet_ratio": "<= 5"},
     "decoder": {"recognised_rate": ">= 0.90", "class_fraction": "in [0.05, 0.15]"},
     "latent_code_predictor": {"label_accuracy": ">= 0.99", "variety_ratio": ">= 0.70 for every digit"},
     "conditional_generator": {"label_accuracy": ">= 0.99", "recognised_rate": ">= the generator's",
@@ -66,19 +63,9 @@ def _machine(device) -> str:
     return f"{platform.machine()} CPU, {os.cpu_count()} cores, {torch.get_num_threads()} threads"
 
 
-def _config_of(model) -> dict:
-    keys = {"Generator": ("noise_dim", "channels", "deep", "clusters", "embed_dim", "cluster_embedding"),
-            "Discriminator": ("channels", "norm", "deep", "clusters", "pca_dim", "cluster_embedding"),
-            "ConditionalGenerator": ("noise_dim", "channels", "deep", "embed_dim"),
-            "ConditionalDiscriminator": ("channels", "norm", "deep"),
-            "Decoder": ("latent_dim", "hidden", "components"), "Classifier": ("channels", "feature_dim"),
-            "LatentCodePredictor": ("noise_dim", "eps_dim", "hidden", "clusters")}[type(model).__name__]
-    return {k: getattr(model, k) for k in keys}
-
-
 def _entry(name, model, models_dir, command, seed, seconds, device, train_config, metrics) -> dict:
-    path = save_checkpoint(model, Path(models_dir) / f"{name}.pth")
-    return {"file": path.name, "class": type(model).__name__, "config": _config_of(model),
+    path = save_checkpoint(model, Path(models_dir) / file_name(name))
+    return {"file": path.name, "class": type(model).__name__, "config": constructor_args(name, model),
             "sha256": sha256_file(path), "parameters": sum(p.numel() for p in model.parameters()),
             "command": command, "seed": seed, "training_seconds": round(seconds, 1), "machine": _machine(device),
             "torch": torch.__version__, "train_config": train_config, "metrics": metrics,
@@ -146,9 +133,17 @@ def pretrain(names=ORDER, models_dir=MODELS_DIR, seed: int = 0, device=None, res
             seconds = time.time() - t0
             save(name, model, seconds, cfg,
                  ev.evaluate_generator(model, classifier(), n_eval, seed + 1, x_test_eval, x_train))
+        elif name == "generator":
+            cfg = DCGANConfig(run_dir=str(runs / "dcgan"), **common, **{**DCGAN_RECIPE, **(dict(small, epochs=1) if quick else {})})
+            result = train_dcgan(cfg)
+            seconds = time.time() - t0
+            save(name, result.generator, seconds, cfg,
+                 ev.evaluate_generator(result.generator, classifier(), n_eval, seed + 1, x_test_eval, x_train))
+            save("discriminator", result.discriminator, seconds, cfg,
+                 discriminator_metrics(result, cfg, x_test_eval, y_test[:n_eval], n_eval, seed + 2))
         elif name in GAN_FAMILY:
             critic, recipe = GAN_FAMILY[name]
-            run_name = {"generator": "gan", "conditional_generator": "cgan"}.get(name, name.replace("_generator", ""))
+            run_name = name.replace("_generator", "")
             cfg = GANConfig(run_dir=str(runs / run_name), **common, **{**recipe, **(dict(small, epochs=1) if quick else {})})
             result = train_gan(cfg)
             seconds = time.time() - t0
@@ -191,20 +186,20 @@ def rebuild_estimate(manifest: dict) -> float:
     for name, entry in models.items():
         if name in COMPANIONS:
             continue
-        critic = GAN_FAMILY.get(name, (None,))[0]
+        critic = {g: c for c, g in COMPANIONS.items()}.get(name)
         total += entry.get("training_seconds", 0) + max(entry.get("evaluation_seconds", 0),
                                                         models.get(critic, {}).get("evaluation_seconds", 0))
     return round(total, 1)
 
 
-def discriminator_metrics(result, cfg: GANConfig, x_test, y_test, n: int, seed: int) -> dict:
+def discriminator_metrics(result, cfg, x_test, y_test, n: int, seed: int) -> dict:
     """Mean D(x) on held-out real digits and mean D(G(z)) on fresh fakes (a cGAN's D with their labels).
     A WGAN-GP critic's scores are not probabilities: its raw means and their gap (the critic's estimate
     of the Wasserstein distance) are reported instead."""
     G, D = result.generator, result.discriminator
     labels = ev.balanced_labels(n) if getattr(D, "conditional", False) else None
     fake = ev.sample(G, n, seed, labels=labels)
-    raw = cfg.loss == "wgan-gp"
+    raw = getattr(cfg, "loss", "bce") == "wgan-gp"
     d_real = ev.discriminator_scores(D, x_test, labels=y_test if labels is not None else None, raw=raw)
     d_fake = ev.discriminator_scores(D, fake, labels=labels, raw=raw)
     if raw:

@@ -1,21 +1,42 @@
 import json
+import os
 import subprocess
 import sys
 
 from mnist_gan_utils.paths import REPO_ROOT
 
 
-def _run(*args, cwd=None):
+def _run(*args, cwd=None, env=None):
     return subprocess.run([sys.executable, "-m", "mnist_gan_utils", *args], cwd=cwd or REPO_ROOT,
-                          capture_output=True, text=True, timeout=600)
+                          capture_output=True, text=True, timeout=600, env=env)
 
 
 def test_train_gan_from_another_directory_writes_grid_and_checkpoint(tmp_path):
-    run = tmp_path / "run"
-    r = _run("train", "gan", "--epochs", "1", "--max-steps", "3", "--batch-size", "32", "--run-dir", str(run),
-             cwd=tmp_path)
-    assert r.returncode == 0, r.stderr
-    assert (run / "epoch_001.png").exists() and (run / "checkpoint.pt").exists()
+    for kind in ("dcgan", "gan"):
+        run = tmp_path / kind
+        r = _run("train", kind, "--epochs", "1", "--max-steps", "3", "--batch-size", "32", "--run-dir", str(run),
+                 cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        assert (run / "epoch_001.png").exists() and (run / "checkpoint.pt").exists()
+
+
+def test_train_dcgan_again_continues_with_the_same_settings_and_says_so(tmp_path):
+    """No --run-dir: a folder per settings. The same command continues its run, another lr starts its own."""
+    home = tmp_path / "kit"  # the kit's layout with outputs/ of its own (MNIST_GAN_KIT_HOME)
+    home.mkdir()
+    for part in ("models", "data", "mnist_gan_utils"):
+        (home / part).symlink_to(REPO_ROOT / part)
+    env = {**os.environ, "MNIST_GAN_KIT_HOME": str(home)}
+    common = ("train", "dcgan", "--max-steps", "2", "--batch-size", "32", "--train-size", "256", "--g-channels", "8",
+              "--d-channels", "8")
+    first = _run(*common, "--epochs", "1", env=env)
+    assert first.returncode == 0, first.stderr
+    assert "a new run" in first.stdout
+    again = _run(*common, "--epochs", "2", env=env)
+    assert again.returncode == 0 and "continuing the run with these settings after its epoch 1" in again.stdout
+    other = _run(*common, "--epochs", "1", "--lr", "0.001", env=env)
+    assert other.returncode == 0 and "a new run" in other.stdout
+    assert len(list((home / "outputs" / "dcgan").iterdir())) == 2
 
 
 def test_bad_hyperparameter_is_a_clear_error(tmp_path):
@@ -27,11 +48,10 @@ def test_pretrain_quick_writes_models_and_manifest(tmp_path):
     r = _run("pretrain", "--all", "--quick", "--models-dir", str(tmp_path))  # every recipe, tiny: ~30 s
     assert r.returncode == 0, r.stderr
     manifest = json.loads((tmp_path / "manifest.json").read_text())
-    assert set(manifest["models"]) == {"classifier", "decoder", "generator", "discriminator", "latent_code_predictor",
-                                       "conditional_generator", "conditional_discriminator", "wgan_gp_generator",
-                                       "wgan_gp_critic"}
-    assert manifest["models"]["latent_code_predictor"]["config"]["clusters"] == \
-        manifest["models"]["generator"]["config"]["clusters"] > 0  # the predictor fits its self-conditioned G
+    from mnist_gan_utils.registry import PRETRAINED
+    assert set(manifest["models"]) == set(PRETRAINED)
+    assert manifest["models"]["latent_code_predictor"]["config"]["clusters"] == 0  # it serves the DCGAN of notebook 02
+    assert manifest["models"]["generator"]["class"] == "Generator"
     entry = manifest["models"]["decoder"]
     assert (tmp_path / entry["file"]).exists() and len(entry["sha256"]) == 64
     assert "recognised_rate" in entry["metrics"] and entry["command"].startswith("python -m mnist_gan_utils pretrain")

@@ -20,7 +20,7 @@ def _torchrun(out: Path, kind: str):
     return [json.loads((out / f"rank{i}.json").read_text()) for i in range(2)]
 
 
-@pytest.mark.parametrize("kind", ["gan", "cgan-wgan", "classifier"])
+@pytest.mark.parametrize("kind", ["dcgan", "gan", "cgan-wgan", "classifier"])
 def test_two_cpu_processes_train_one_model_and_rank_0_alone_writes(tmp_path, kind):
     ranks = _torchrun(tmp_path, kind)
     assert ranks[0]["digest"] == ranks[1]["digest"]          # gradients were averaged: the same weights

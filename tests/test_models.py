@@ -1,7 +1,8 @@
 import pytest
 import torch
 
-from mnist_gan_utils.models import VAE, Classifier, Decoder, Discriminator, Generator, LatentCodePredictor
+from mnist_gan_utils.models import (VAE, Classifier, Critic, Decoder, Discriminator, Generator, LatentCodePredictor,
+                                    SelfConditionedDiscriminator, SelfConditionedGenerator)
 
 
 def test_generator_shapes_and_range():
@@ -12,10 +13,11 @@ def test_generator_shapes_and_range():
     assert G(torch.randn(5, 64, 1, 1)).shape == (5, 1, 28, 28)  # the DCGAN (N, nz, 1, 1) convention works too
 
 
-@pytest.mark.parametrize("deep", [False, True])
-def test_discriminator_and_generator_variants(deep):
-    G, D = Generator(16, channels=8, deep=deep), Discriminator(channels=8, deep=deep, norm="batch")
-    assert D(G(torch.randn(4, 16))).shape == (4,)
+def test_the_wgan_gp_critic_is_the_discriminator_without_batchnorm():
+    C = Critic(channels=8)
+    assert C(Generator(16, channels=8)(torch.randn(4, 16))).shape == (4,)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in C.modules())
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in Discriminator(channels=8).modules())
 
 
 def test_decoder_vae_classifier_predictor_shapes():
@@ -55,8 +57,8 @@ def test_wrong_input_names_the_problem(make, bad, error):
 def test_bad_constructor_arguments():
     with pytest.raises(ValueError, match="noise_dim"):
         Generator(noise_dim=0)
-    with pytest.raises(ValueError, match="norm"):
-        Discriminator(norm="layer")
+    with pytest.raises(ValueError, match="channels"):
+        Discriminator(channels=-1)
     with pytest.raises(ValueError, match="labels"):
         LatentCodePredictor()(torch.tensor([10]))
     with pytest.raises(TypeError, match="labels"):
@@ -86,7 +88,7 @@ def test_conditional_gan_shapes_and_label_checks():
 
 
 def test_self_conditioned_generator_draws_each_cluster_as_often_as_its_prior():
-    G = Generator(16, channels=8, clusters=4, embed_dim=4).eval()
+    G = SelfConditionedGenerator(16, channels=8, clusters=4, embed_dim=4).eval()
     prior = torch.tensor([0.1, 0.2, 0.3, 0.4])
     G.set_prior(prior)
     z = torch.randn(40_000, 16, generator=torch.Generator().manual_seed(0))
@@ -100,25 +102,20 @@ def test_self_conditioned_generator_draws_each_cluster_as_often_as_its_prior():
     assert not torch.allclose(G(z[:1], torch.tensor([0])), G(z[:1], torch.tensor([3])))
     with pytest.raises(ValueError, match="cluster numbers in \\[0, 3\\]"):
         G(z[:1], torch.tensor([4]))
-    with pytest.raises(ValueError, match="clusters=0"):
-        Generator(16, channels=8)(z[:1], torch.tensor([0]))
     with pytest.raises(ValueError, match="clusters"):
-        Generator(16, clusters=-1)
+        SelfConditionedGenerator(16, clusters=1)
 
 
 def test_self_conditioned_discriminator_finds_the_cluster_itself():
     from mnist_gan_utils.clusters import fit_clusters
     x = torch.randint(0, 256, (200, 28, 28), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
     fitted = fit_clusters(x, k=5, pca_dim=10)
-    D = Discriminator(channels=8, clusters=5, pca_dim=10).eval()  # eval: no power iteration per call
+    D = SelfConditionedDiscriminator(channels=8, clusters=5, pca_dim=10).eval()  # eval: no power iteration per call
     D.set_clusters(fitted)
     images = x.unsqueeze(1).float() / 127.5 - 1
     assert torch.equal(D.assign(images), fitted.assignments)
     assert torch.allclose(D(images[:4]), D(images[:4], fitted.assignments[:4]))
     assert D(images[:1], torch.tensor([0])).item() != D(images[:1], torch.tensor([1])).item()
-    with pytest.raises(ValueError, match="clusters=0"):
-        Discriminator(channels=8)(images[:1], torch.tensor([0]))
-
 
 
 def test_centroid_embedding_gives_clusters_at_the_same_place_the_same_vector():
@@ -133,21 +130,21 @@ def test_centroid_embedding_gives_clusters_at_the_same_place_the_same_vector():
     assert not torch.allclose(v[0], v[1])
     v.sum().backward()
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in e.parameters())
-    G = Generator(16, channels=8, clusters=3, embed_dim=4)
+    G = SelfConditionedGenerator(16, channels=8, clusters=3, embed_dim=4)
     a, b = torch.randn(2, 50, generator=torch.Generator().manual_seed(0))   # clusters 0 and 1 at one place
     G.set_prior(torch.ones(3), torch.stack([a, a, b]))
     z = torch.randn(2, 16)
     assert torch.equal(G.eval()(z, torch.tensor([0, 0])), G(z, torch.tensor([1, 1])))  # same centroid, same digit
     with pytest.raises(ValueError, match="cluster_embedding must be one of"):
-        Generator(16, clusters=3, cluster_embedding="lookup")
+        SelfConditionedGenerator(16, clusters=3, cluster_embedding="lookup")
     with pytest.raises(ValueError, match="cluster_embedding must be one of"):
-        Discriminator(clusters=3, cluster_embedding="lookup")
+        SelfConditionedDiscriminator(clusters=3, cluster_embedding="lookup")
 
 
 def test_predictor_for_a_self_conditioned_generator_draws_the_clusters_it_is_told():
     """The code's first number lands in the drawn cluster's slice (G.code gives it back), and each digit
     draws its clusters as often as set_clusters says; the network writes the other numbers."""
-    G = Generator(noise_dim=16, channels=8, clusters=6)
+    G = SelfConditionedGenerator(noise_dim=16, channels=8, clusters=6)
     G.set_prior(torch.tensor([1.0, 2, 3, 1, 1, 2]))
     P = LatentCodePredictor(noise_dim=16, clusters=6)
     weights = torch.zeros(10, 6)
@@ -185,22 +182,22 @@ def test_decoder_prior_turns_gaussian_noise_into_exact_mixture_samples():
         Decoder(latent_dim=2, hidden=16).load_state_dict(dec.state_dict())
 
 
-def test_generator_weights_of_another_width_or_cluster_count_name_the_arguments_to_build():
-    """The default Generator loading a wider, self-conditioned G's weights says how to build it, naming only
-    the arguments that differ, instead of PyTorch's list of mismatched shapes."""
-    state = Generator(16, channels=8, clusters=4, embed_dim=4).state_dict()
-    with pytest.raises(RuntimeError, match=r"channels=8, clusters=4, this one has channels=4, clusters=0: "
-                                           r"build it as Generator\(\.\.\., channels=8, clusters=4\)"):
-        Generator(16, channels=4, embed_dim=4).load_state_dict(state)
+def test_self_conditioned_weights_of_another_width_or_cluster_count_name_the_arguments_to_build():
+    """Loading a self-conditioned G's weights into one built otherwise says how to build it, naming only the
+    arguments that differ, instead of PyTorch's list of mismatched shapes."""
+    SC = SelfConditionedGenerator
+    state = SC(16, channels=8, clusters=4, embed_dim=4).state_dict()
+    with pytest.raises(RuntimeError, match=r"channels=8, clusters=4, this one has channels=4, clusters=300: "
+                                           r"build it as SelfConditionedGenerator\(\.\.\., channels=8, clusters=4\)"):
+        SC(16, channels=4, embed_dim=4).load_state_dict(state)
     with pytest.raises(RuntimeError, match=r"with channels=8, this one has channels=4: build it as "
-                                           r"Generator\(\.\.\., channels=8\)"):
-        Generator(16, channels=4, clusters=4, embed_dim=4).load_state_dict(state)
-    Generator(16, channels=8, clusters=4, embed_dim=4).load_state_dict(state)  # the right arguments load
-    # a G whose clusters are a table of vectors (generator.pth until 2026-11-24) says so too
-    table = Generator(16, channels=8, clusters=4, embed_dim=4, cluster_embedding="table").state_dict()
-    with pytest.raises(RuntimeError, match=r"build it as Generator\(\.\.\., cluster_embedding='table'\)"):
-        Generator(16, channels=8, clusters=4, embed_dim=4).load_state_dict(table)
-    Generator(16, channels=8, clusters=4, embed_dim=4, cluster_embedding="table").load_state_dict(table)
-    d_table = Discriminator(channels=8, clusters=4, cluster_embedding="table").state_dict()
+                                           r"SelfConditionedGenerator\(\.\.\., channels=8\)"):
+        SC(16, channels=4, clusters=4, embed_dim=4).load_state_dict(state)
+    SC(16, channels=8, clusters=4, embed_dim=4).load_state_dict(state)  # the right arguments load
+    table = SC(16, channels=8, clusters=4, embed_dim=4, cluster_embedding="table").state_dict()
+    with pytest.raises(RuntimeError, match=r"build it as SelfConditionedGenerator\(\.\.\., cluster_embedding='table'\)"):
+        SC(16, channels=8, clusters=4, embed_dim=4).load_state_dict(table)
+    SC(16, channels=8, clusters=4, embed_dim=4, cluster_embedding="table").load_state_dict(table)
+    d_table = SelfConditionedDiscriminator(channels=8, clusters=4, cluster_embedding="table").state_dict()
     with pytest.raises(RuntimeError, match="cluster_embedding='table'"):
-        Discriminator(channels=8, clusters=4).load_state_dict(d_table)
+        SelfConditionedDiscriminator(channels=8, clusters=4).load_state_dict(d_table)

@@ -9,12 +9,11 @@ from pathlib import Path
 import pytest
 
 from mnist_gan_utils.notebook_cells import SETUP_CELL, colab_url, header
-from mnist_gan_utils.paths import NOTEBOOKS_DIR, OUTPUTS_DIR, README_PATH, REPO_ROOT
+from mnist_gan_utils.paths import NOTEBOOKS_DIR, README_PATH, REPO_ROOT
 
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
 SMALL = {
-    "02_gan_training.ipynb": dict(EPOCHS=1, MAX_STEPS_PER_EPOCH=3, TRAIN_SIZE=1000, RUN_DIR="ci_notebook_gan",
-                                  OVERWRITE=True),
+    "02_gan_training.ipynb": dict(EPOCHS=1, MAX_STEPS_PER_EPOCH=3, TRAIN_SIZE=1000, N_SCORE=200),
     "04_classifier_evaluation.ipynb": dict(N_EVAL=1000, N_PANEL=20),
     "05_latent_code_predictor.ipynb": dict(TRAIN=True, EPOCHS=1, MAX_STEPS_PER_EPOCH=3, CANDIDATES=2000,
                                            N_ACCURACY=20),
@@ -105,10 +104,36 @@ def test_stored_outputs_are_small_clean_and_hold_no_machine_paths(path):
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_runs_top_to_bottom(path, tmp_path):
-    import papermill as pm
     params = dict(SMALL.get(path.name, {}))
-    pm.execute_notebook(str(path), str(tmp_path / path.name), parameters=params, kernel_name="python3",
-                        cwd=str(tmp_path), progress_bar=False)
-    if path.name.startswith("02"):
-        run = OUTPUTS_DIR / "ci_notebook_gan"
+    _execute(path, tmp_path / path.name, params, tmp_path)
+
+
+def _execute(path, out, params, cwd) -> str:
+    """Run a notebook as papermill does, from ``cwd``; return what its cells printed."""
+    import papermill as pm
+    pm.execute_notebook(str(path), str(out), parameters=params, kernel_name="python3", cwd=str(cwd),
+                        progress_bar=False)
+    return "".join("".join(o.get("text", "")) for c in _cells(out) for o in c.get("outputs", [])
+                   if o.get("output_type") == "stream")
+
+
+@pytest.mark.slow
+def test_a_student_edits_the_learning_rate_and_runs_notebook_02_again(tmp_path, monkeypatch):
+    """Run all; change LR, run all; change it back, run all: never an error. Each setting trains in a run
+    folder of its own, and the notebook says whether it started, continued or reloaded a run."""
+    home = tmp_path / "kit"  # the kit's layout with an outputs/ of its own
+    home.mkdir()
+    for part in ("models", "data", "mnist_gan_utils"):
+        (home / part).symlink_to(REPO_ROOT / part)
+    monkeypatch.setenv("MNIST_GAN_KIT_HOME", str(home))   # the notebook's kernel inherits it
+    path = NOTEBOOKS_DIR / "02_gan_training.ipynb"
+    small = SMALL[path.name]
+    said = [_execute(path, tmp_path / f"run{i}.ipynb", {**small, "LR": lr}, tmp_path)
+            for i, lr in enumerate((2e-4, 1e-3, 2e-4))]
+    assert ": a new run" in said[0] and ": a new run" in said[1]
+    assert "has finished 1 epoch: loaded, nothing to train" in said[2]
+    runs = sorted((home / "outputs" / "dcgan").iterdir())
+    assert len(runs) == 2
+    for run in runs:
         assert (run / "checkpoint.pt").exists() and (run / "epoch_001.png").exists() and (run / "training.gif").exists()
+    assert "your run:" in said[0] and "models/generator.pth:" in said[0]

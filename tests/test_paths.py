@@ -15,7 +15,7 @@ PROBE = """
 import json, mnist_gan_utils
 from mnist_gan_utils import CheckpointError, load_pretrained, paths
 try:
-    load_pretrained("generator")
+    load_pretrained("classifier")
     error = None
 except CheckpointError as e:
     error = str(e)

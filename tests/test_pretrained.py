@@ -7,10 +7,10 @@ import torch
 
 from mnist_gan_utils import evaluation as ev
 from mnist_gan_utils.checkpoints import load_pretrained, read_manifest, sha256_file
-from mnist_gan_utils.paths import MANIFEST_PATH, MODELS_DIR
+from mnist_gan_utils.paths import MANIFEST_PATH, MODELS_DIR, REPO_ROOT
+from mnist_gan_utils.registry import PRETRAINED
 
-NAMES = ["classifier", "decoder", "generator", "discriminator", "latent_code_predictor", "conditional_generator",
-         "conditional_discriminator", "wgan_gp_generator", "wgan_gp_critic"]
+NAMES = sorted(PRETRAINED)
 manifest = json.loads(MANIFEST_PATH.read_text()) if MANIFEST_PATH.exists() else {"models": {}}
 
 
@@ -35,21 +35,16 @@ def test_file_matches_hash_and_is_a_plain_state_dict(name):
                and not k.endswith(("_u", "_v"))) == e["parameters"]
 
 
-def test_published_idiom_loads_the_committed_generator_and_decoder():
-    """As the README writes it (the published notebooks' idiom, plus the generator's clusters)."""
-    from mnist_gan_utils.models import Decoder, Generator
-    state = torch.load(MODELS_DIR / "generator.pth", map_location="cpu", weights_only=True)
-    config = read_manifest()["models"]["generator"]["config"]
-    k, width = config.get("clusters", 0), config["channels"]
-    G = Generator(noise_dim=64, channels=width, clusters=k)
-    G.load_state_dict(state)
-    assert G.eval()(torch.randn(16, 64)).shape == (16, 1, 28, 28)
-    if k:  # the plain constructor says what to write instead of listing mismatched keys
-        with pytest.raises(RuntimeError, match=f"clusters={k}"):
-            Generator(noise_dim=64, channels=width).load_state_dict(state)
-    if width != 32:  # so does the default width
-        with pytest.raises(RuntimeError, match=f"build it as Generator\\(\\.\\.\\., channels={width}\\)"):
-            Generator(noise_dim=64, clusters=k).load_state_dict(state)
+def test_the_published_idiom_loads_the_committed_generator_verbatim(monkeypatch):
+    """As users write it: the plain constructor, torch.load with no arguments, eval() before sampling."""
+    from mnist_gan_utils.models import Generator
+    monkeypatch.chdir(REPO_ROOT)
+    G = Generator(noise_dim=64); G.load_state_dict(torch.load("models/generator.pth")); G.eval()  # noqa: E702
+    assert G(torch.randn(16, 64)).shape == (16, 1, 28, 28)
+
+
+def test_the_decoder_loads_as_written_and_names_its_prior_components():
+    from mnist_gan_utils.models import Decoder
     state = torch.load(MODELS_DIR / "decoder.pth", map_location="cpu", weights_only=True)
     m = read_manifest()["models"]["decoder"]["config"].get("components", 0)
     dec = Decoder(latent_dim=8, components=m)
@@ -71,7 +66,8 @@ def test_classifier_far_above_chance(C, mnist_test):
 
 
 # Far above what a broken file gives (noise is recognised ~0%), well below what each model reaches.
-MIN_RECOGNISED = {"generator": 0.5, "decoder": 0.5, "conditional_generator": 0.8, "wgan_gp_generator": 0.2}
+MIN_RECOGNISED = {"generator": 0.5, "self_conditioned_generator": 0.8, "decoder": 0.5, "conditional_generator": 0.8,
+                  "wgan_gp_generator": 0.2}
 # Every digit appears: at least 0.5% of the samples, or (the 3-epoch WGAN-GP comparison model, whose rarest
 # digit is 0.9% of 10,000 samples in the manifest) at least once.
 MIN_DIGIT_SHARE = {"wgan_gp_generator": 0.0}
@@ -84,8 +80,9 @@ def test_generators_draw_recognisable_varied_digits(C, name):
     assert (ev.class_histogram(probs) > MIN_DIGIT_SHARE.get(name, 0.005)).sum() == 10
 
 
-def test_discriminator_prefers_real_digits(mnist_test):
-    D = load_pretrained("discriminator")
+@pytest.mark.parametrize("name", ["discriminator", "self_conditioned_discriminator"])
+def test_discriminator_prefers_real_digits(mnist_test, name):
+    D = load_pretrained(name)
     real = ev.discriminator_scores(D, mnist_test[0][:300])
     assert real.mean() > 0.2 and torch.isfinite(real).all()
     assert real.mean() > ev.discriminator_scores(D, torch.rand(300, 1, 28, 28)).mean()

@@ -16,9 +16,9 @@ def _params(m):
 
 
 def test_gan_step_changes_weights_and_writes_grid_and_checkpoint(tmp_path, small_data):
-    from mnist_gan_utils.models import Generator
+    from mnist_gan_utils.models import SelfConditionedGenerator
     torch.manual_seed(0)
-    before_G = _params(Generator(16, 8, clusters=300))  # same seed -> same init as inside train_gan
+    before_G = _params(SelfConditionedGenerator(16, 8, clusters=300))  # same seed -> same init as inside train_gan
     r = train_gan(GANConfig(epochs=1, max_steps_per_epoch=3, run_dir=str(tmp_path / "run"), ema_decay=0.0,
                             **TINY_GAN), data=small_data)
     after = _params(r.generator)
@@ -110,7 +110,7 @@ def test_nan_loss_stops_with_advice_and_keeps_checkpoint(tmp_path, small_data, m
 @pytest.mark.parametrize("field, value", [
     ("epochs", 0), ("epochs", -3), ("epochs", 1.5), ("batch_size", 0), ("batch_size", 60_001), ("lr", 0.0),
     ("lr", -1e-3), ("lr", math.nan), ("betas", (0.5, 1.0)), ("betas", (-0.1, 0.9)), ("betas", 0.5),
-    ("noise_dim", 0), ("device", "tpu"), ("rotation", -5), ("ema_decay", 1.0), ("ema_power", -1.0), ("d_norm", "layer"),
+    ("noise_dim", 0), ("device", "tpu"), ("rotation", -5), ("ema_decay", 1.0), ("ema_power", -1.0), ("loss", "hinge"),
     ("clusters", 1), ("clusters", -2), ("clusters", 2.5),
 ])
 def test_bad_gan_hyperparameters_name_the_parameter(field, value):
@@ -122,7 +122,7 @@ def test_bad_gan_hyperparameters_name_the_parameter(field, value):
 def test_ema_power_weighs_update_t_about_t_to_the_power(power):
     """Averaging x_t = t for t = 0..N with weights ~ t ** p gives about N (p + 1) / (p + 2): the
     power sets how much of a short run the generator remembers (the decay cap is set out of reach)."""
-    from mnist_gan_utils.training.gan import ema_avg_fn
+    from mnist_gan_utils.training.averaging import ema_avg_fn
     avg, n_updates = ema_avg_fn(0.999999, power), 3000
     a = torch.zeros(1)
     for t in range(1, n_updates + 1):
@@ -134,10 +134,10 @@ def test_ema_power_weighs_update_t_about_t_to_the_power(power):
 def test_recalibrate_bn_gives_the_averaged_weights_their_own_statistics(conditional):
     """An averaged generator carries G's BatchNorm statistics; after recalibration its first BatchNorm's
     running mean is the mean of its own first layer's output on fresh noise, and it samples in eval mode."""
-    from mnist_gan_utils.models import ConditionalGenerator, Generator
-    from mnist_gan_utils.training.gan import recalibrate_bn
+    from mnist_gan_utils.models import ConditionalGenerator, SelfConditionedGenerator
+    from mnist_gan_utils.training.averaging import recalibrate_bn
     torch.manual_seed(0)
-    G = ConditionalGenerator(16, 8) if conditional else Generator(16, 8, clusters=10)
+    G = ConditionalGenerator(16, 8) if conditional else SelfConditionedGenerator(16, 8, clusters=10)
     bn = G.net[1]
     bn.running_mean.fill_(5.0)  # stale statistics, as copied from another set of weights
     recalibrate_bn(G, batches=50, batch_size=64, seed=3)
@@ -156,7 +156,7 @@ def test_train_gan_recalibrates_the_averaged_generator_only(tmp_path, small_data
     """The same run with and without recalibration: the same averaged weights, and the recalibrated run's
     statistics are those that ``recalibrate_bn`` gives those weights."""
     import copy
-    from mnist_gan_utils.training.gan import recalibrate_bn
+    from mnist_gan_utils.training.averaging import recalibrate_bn
     cfg = dict(epochs=1, max_steps_per_epoch=3, **TINY_GAN)
     kept = train_gan(GANConfig(run_dir=str(tmp_path / "kept"), bn_recalibration=0, **cfg), data=small_data).generator
     redone = train_gan(GANConfig(run_dir=str(tmp_path / "redone"), bn_recalibration=7, **cfg), data=small_data).generator
@@ -204,12 +204,12 @@ def test_gradient_penalty_is_zero_for_a_unit_lipschitz_linear_critic():
 
 
 def test_wgan_gp_option_trains_and_checks_its_settings(tmp_path, small_data):
-    r = train_gan(GANConfig(epochs=1, max_steps_per_epoch=3, loss="wgan-gp", d_norm="none", n_critic=2,
-                            clusters=0, mismatch=0.0, betas=(0.0, 0.9), run_dir=str(tmp_path / "w"), **TINY_GAN),
-                  data=small_data)
+    from mnist_gan_utils.models import Critic, Generator
+    r = train_gan(GANConfig(epochs=1, max_steps_per_epoch=3, loss="wgan-gp", n_critic=2, betas=(0.0, 0.9),
+                            run_dir=str(tmp_path / "w"), **TINY_GAN), data=small_data)
     assert all(math.isfinite(v) for v in r.history["step_loss_D"] + r.history["step_loss_G"])
-    with pytest.raises(ValueError, match="BatchNorm"):
-        GANConfig(loss="wgan-gp", d_norm="batch")
+    assert type(r.generator) is Generator and type(r.discriminator) is Critic   # the DCGAN's G, a critic without BN
+    assert GANConfig(loss="wgan-gp").clusters == 0
     with pytest.raises(ValueError, match="loss"):
         GANConfig(loss="hinge")
 
@@ -217,7 +217,7 @@ def test_wgan_gp_option_trains_and_checks_its_settings(tmp_path, small_data):
 @pytest.mark.parametrize("loss", ["bce", "wgan-gp"])
 def test_conditional_gan_trains_with_either_objective(tmp_path, small_data, loss):
     from mnist_gan_utils.models import ConditionalDiscriminator, ConditionalGenerator
-    extra = dict(d_norm="none", n_critic=2, betas=(0.0, 0.9)) if loss == "wgan-gp" else {}
+    extra = dict(n_critic=2, betas=(0.0, 0.9)) if loss == "wgan-gp" else {}
     r = train_gan(GANConfig(epochs=1, max_steps_per_epoch=3, conditional=True, clusters=0, embed_dim=4, loss=loss,
                             run_dir=str(tmp_path / "c"), **extra, **TINY_GAN), data=small_data)
     assert isinstance(r.generator, ConditionalGenerator) and isinstance(r.discriminator, ConditionalDiscriminator)
@@ -249,19 +249,18 @@ def test_gan_step_feeds_the_batch_labels_to_a_conditional_pair():
     with pytest.raises(ValueError, match="pick one"):
         GANConfig(conditional=True, clusters=50)  # clusters and a label: D would get two
     with pytest.raises(ValueError, match="conditional=True or clusters"):
-        GANConfig(clusters=0, mismatch=0.5)  # the plain D has no labels to mismatch
+        GANConfig(loss="wgan-gp", mismatch=0.5)  # the critic has no labels to mismatch
     # the defaults follow the kind of GAN: self-conditioned, plain or conditional
     assert (GANConfig().clusters, GANConfig().mismatch, GANConfig().cluster_embedding) == (300, 0.5, "centroid")
     with pytest.raises(ValueError, match="cluster_embedding must be one of"):
         GANConfig(cluster_embedding="lookup")
-    assert (GANConfig(clusters=0).clusters, GANConfig(clusters=0).mismatch) == (0, 0.0)
     assert (GANConfig(conditional=True).clusters, GANConfig(conditional=True).mismatch) == (0, 0.5)
 
 
 def test_self_conditioned_gan_trains_on_clusters_not_labels(tmp_path, small_data, monkeypatch):
     """The default GAN shows D each real digit's k-means cluster; the digit labels are never read."""
     from mnist_gan_utils.clusters import fit_clusters
-    from mnist_gan_utils.models import Discriminator, Generator
+    from mnist_gan_utils.models import SelfConditionedDiscriminator, SelfConditionedGenerator
     from mnist_gan_utils.training import gan
     x, y = small_data
     seen = []
@@ -270,8 +269,8 @@ def test_self_conditioned_gan_trains_on_clusters_not_labels(tmp_path, small_data
     r = train_gan(GANConfig(epochs=1, max_steps_per_epoch=3, clusters=8, mismatch=0.5, run_dir=str(tmp_path / "s"),
                             **TINY_GAN),
                   data=(x, torch.zeros_like(y)))  # labels all 0: any use of them would show
-    assert isinstance(r.generator, Generator) and r.generator.clusters == 8
-    assert isinstance(r.discriminator, Discriminator) and r.discriminator.clusters == 8
+    assert isinstance(r.generator, SelfConditionedGenerator) and r.generator.clusters == 8
+    assert isinstance(r.discriminator, SelfConditionedDiscriminator) and r.discriminator.clusters == 8
     fitted = fit_clusters(x, 8, seed=0)
     assert torch.allclose(r.generator.cluster_cdf, fitted.prior.cumsum(0))
     assert torch.equal(r.discriminator.centroids, fitted.centroids)
@@ -317,8 +316,8 @@ def test_self_conditioned_run_from_pretrained_weights_uses_their_clusters(tmp_pa
     x, y = small_data
     first = train_gan(GANConfig(epochs=1, max_steps_per_epoch=1, clusters=8, run_dir=str(tmp_path / "a"), seed=0,
                                 **TINY_GAN), data=(x, y))
-    torch.save(first.generator.state_dict(), tmp_path / "generator.pth")
-    torch.save(first.discriminator.state_dict(), tmp_path / "discriminator.pth")
+    torch.save(first.generator.state_dict(), tmp_path / "self_conditioned_generator.pth")
+    torch.save(first.discriminator.state_dict(), tmp_path / "self_conditioned_discriminator.pth")
     seen = []
     real_step = gan.gan_step
     monkeypatch.setattr(gan, "gan_step", lambda *a, **k: seen.append(k["labels"].clone()) or real_step(*a, **k))
@@ -334,35 +333,28 @@ def test_self_conditioned_run_from_pretrained_weights_uses_their_clusters(tmp_pa
 
 
 def test_starting_from_a_generator_of_another_width_says_which_setting_to_change(tmp_path, small_data):
-    """models/generator.pth is wider than the default G: init_from names g_channels, not mismatched shapes."""
+    """A pretrained generator of another width: init_from names g_channels, not mismatched shapes."""
     import json
 
     from mnist_gan_utils.checkpoints import sha256_file
-    first = train_gan(GANConfig(epochs=1, max_steps_per_epoch=1, run_dir=str(tmp_path / "a"), **TINY_GAN),
-                      data=small_data)
+    from mnist_gan_utils.training import DCGANConfig, train_dcgan
+    tiny = dict(noise_dim=16, g_channels=8, d_channels=8, batch_size=32, grid_size=16, progress=False, device="cpu",
+                max_steps_per_epoch=1)
+    first = train_dcgan(DCGANConfig(epochs=1, run_dir=str(tmp_path / "a"), **tiny), data=small_data)
     path = tmp_path / "generator.pth"
     torch.save(first.generator.state_dict(), path)
     (tmp_path / "manifest.json").write_text(json.dumps({"models": {"generator": {
-        "file": "generator.pth", "sha256": sha256_file(path), "config": {"channels": TINY_GAN["g_channels"]}}}}))
-    with pytest.raises(ValueError, match=f"set g_channels={TINY_GAN['g_channels']}"):
-        train_gan(GANConfig(epochs=1, max_steps_per_epoch=1, run_dir=str(tmp_path / "b"), init_from=str(tmp_path),
-                            **{**TINY_GAN, "g_channels": 2 * TINY_GAN["g_channels"]}), data=small_data)
-    train_gan(GANConfig(epochs=1, max_steps_per_epoch=1, run_dir=str(tmp_path / "c"), init_from=str(tmp_path),
-                        **TINY_GAN), data=small_data)  # the right width starts from it
+        "file": "generator.pth", "sha256": sha256_file(path), "config": {"channels": 8}}}}))
+    with pytest.raises(ValueError, match="set g_channels=8"):
+        train_dcgan(DCGANConfig(epochs=1, run_dir=str(tmp_path / "b"), init_from=str(tmp_path),
+                                **{**tiny, "g_channels": 16}), data=small_data)
+    train_dcgan(DCGANConfig(epochs=1, run_dir=str(tmp_path / "c"), init_from=str(tmp_path), **tiny),
+                data=small_data)  # the right width starts from it
 
 
-def test_channels_last_training_runs_and_its_weights_load_into_a_plain_generator(tmp_path, small_data):
-    from mnist_gan_utils.models import Generator
-    r = train_gan(GANConfig(epochs=1, max_steps_per_epoch=2, channels_last=True, run_dir=str(tmp_path / "cl"),
-                            **TINY_GAN), data=small_data)
-    conv = next(m.weight for m in r.generator.modules() if isinstance(m, torch.nn.ConvTranspose2d))
-    assert conv.is_contiguous(memory_format=torch.channels_last) and not conv.is_contiguous()
-    plain = Generator(r.generator.noise_dim, r.generator.channels, r.generator.deep, r.generator.clusters,
-                      r.generator.embed_dim)
-    plain.load_state_dict(r.generator.state_dict())
-    z = torch.randn(8, r.generator.noise_dim)
-    with torch.no_grad():
-        assert torch.allclose(plain.eval()(z), r.generator(z), atol=1e-5)
+def test_the_plain_dcgan_is_train_dcgans_and_gan_config_says_so():
+    with pytest.raises(ValueError, match="train_dcgan"):
+        GANConfig(clusters=0)
 
 
 def test_an_epoch_leaves_one_summary_line_and_no_bar_when_quiet(capsys, monkeypatch):

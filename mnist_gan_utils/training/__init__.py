@@ -1,9 +1,11 @@
-"""One training loop per model family, sharing :mod:`.engine` (seeding, device, run folder, checkpoints, resume)."""
+"""One training loop per model family, sharing :mod:`.engine` (seeding, device, run folder, checkpoints, resume).
+The DCGAN of notebook 02 is :mod:`.dcgan`; its add-ons train with :mod:`.gan`."""
 from .classifier import ClassifierConfig, train_classifier
+from .dcgan import DCGANConfig, dcgan_step, train_dcgan
 from .engine import TrainingDivergedError, pick_device
 from .gan import GANConfig, train_gan
 from .predictor import PredictorConfig, train_predictor
 from .vae import VAEConfig, train_vae
 
-__all__ = ["ClassifierConfig", "GANConfig", "PredictorConfig", "TrainingDivergedError", "VAEConfig",
-           "pick_device", "train_classifier", "train_gan", "train_predictor", "train_vae"]
+__all__ = ["ClassifierConfig", "DCGANConfig", "GANConfig", "PredictorConfig", "TrainingDivergedError", "VAEConfig",
+           "dcgan_step", "pick_device", "train_classifier", "train_dcgan", "train_gan", "train_predictor", "train_vae"]

@@ -3,6 +3,8 @@ a checkpoint each epoch, resume, and a history of named statistics."""
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import math
 import os
 import random
@@ -97,8 +99,8 @@ class BaseConfig:
     lr: float = 1e-3
     seed: int = 0
     device: str | None = None
-    run_dir: str | None = None      # default: outputs/<kind>
-    resume: bool = False            # continue from run_dir/checkpoint.pt when there is one
+    run_dir: str | None = None      # default: a folder per settings, outputs/<kind>/<digest> (run_folder)
+    resume: bool = False            # continue from run_dir/checkpoint.pt (always, in the default folder)
     overwrite: bool = False         # start over in a run folder that holds a checkpoint
     max_steps_per_epoch: int | None = None  # cap for quick runs (CI, tests)
     train_size: int | None = None   # train on the first N images only (quick runs)
@@ -153,8 +155,8 @@ class Run:
                  optimizers: dict[str, torch.optim.Optimizer], schedulers: dict | None = None):
         self.kind, self.config = kind, config
         self.modules, self.optimizers, self.schedulers = modules, optimizers, schedulers or {}
-        self.dir = Path(config.run_dir) if config.run_dir else OUTPUTS_DIR / kind
-        self.dir = self.dir.resolve()
+        self.derived = not config.run_dir  # a folder of its own for these settings: always continued
+        self.dir = (run_folder(kind, config) if self.derived else Path(config.run_dir)).resolve()
         if self.dir == MODELS_DIR.resolve() or MODELS_DIR.resolve() in self.dir.parents:
             raise ValueError(f"run_dir {self.dir} is inside models/: training never writes there. Pick another "
                              f"run_dir and export the result with `python -m mnist_gan_utils pretrain --model NAME`.")
@@ -164,16 +166,27 @@ class Run:
         self.main = distributed.is_main()
 
     def start(self) -> int:
-        if self.checkpoint_path.exists():
-            if self.config.resume:
-                return self._load()
-            if not self.config.overwrite:
+        """The first epoch to train: 0 for a new run, or the one after the checkpoint's. Says which."""
+        start = 0
+        if self.checkpoint_path.exists() and not self.config.overwrite:
+            if not (self.config.resume or self.derived):
                 raise FileExistsError(
                     f"{self.dir} already holds a training run ({CHECKPOINT_NAME}). Pass resume=True to continue "
                     f"it, overwrite=True to start over there, or choose another run_dir.")
+            start = self._load()
         if self.main:
             self.dir.mkdir(parents=True, exist_ok=True)
-        return 0
+            if self.config.progress:
+                print(f"{relative(self.dir)}: {self._status(start)}", flush=True)
+        return start
+
+    def _status(self, start: int) -> str:
+        epochs = self.config.epochs
+        if start == 0:
+            return "a new run" + (" (overwriting the run that was there)" if self.config.overwrite else "")
+        if start >= epochs:
+            return f"the run with these settings has finished {start} epoch{'s' * (start != 1)}: loaded, nothing to train"
+        return f"continuing the run with these settings after its epoch {start}, up to {epochs}"
 
     def _load(self) -> int:
         ckpt = load_checkpoint(self.checkpoint_path)
@@ -230,6 +243,15 @@ class Run:
                 f"the model's output (Tanh needs [-1, 1]), then resume=True or overwrite=True.")
 
 
+def run_folder(kind: str, config: BaseConfig) -> Path:
+    """``outputs/<kind>/<digest>``: a folder per combination of the settings that shape a run (all but
+    those of ``RESUMABLE_CHANGES``, such as ``epochs``). Running again with the same settings continues
+    the run there (more epochs train on); any other setting starts a run of its own."""
+    shaping = {k: v for k, v in config.to_dict().items() if k not in config.RESUMABLE_CHANGES}
+    digest = hashlib.sha256(json.dumps(shaping, sort_keys=True, default=str).encode()).hexdigest()[:10]
+    return OUTPUTS_DIR / kind / digest
+
+
 def prepare(config_cls, config, overrides: dict, data=None):
     """What every loop does first: the config (with overrides, validated), threads, device, seed, and the
     training data ``(images, labels)`` (default: the MNIST training set, cut to ``train_size``; under
@@ -274,7 +296,7 @@ class progress_bar:
         self.desc, self.total = desc, total
         self.enabled = enabled and distributed.is_main()
         self.sums: dict[str, float] = {}
-        self.count = 0
+        self.count, self.seconds = 0, 0.0
         self.bar = _tqdm()(iterable, total=total, desc=desc, leave=False, mininterval=1.0) \
             if self.enabled and os.environ.get(PROGRESS_ENV, "1") != "0" else None
         self.iterable = self.bar if self.bar is not None else iterable
@@ -282,10 +304,11 @@ class progress_bar:
     def __iter__(self):
         start = time.perf_counter()
         yield from self.iterable
+        self.seconds = time.perf_counter() - start
         if self.bar is not None:
             self.bar.close()
         if self.enabled:
-            print(self.summary(time.perf_counter() - start), flush=True)
+            print(self.summary(), flush=True)
 
     def log(self, **stats: float) -> None:
         """Add one step's statistics to the epoch's means."""
@@ -293,14 +316,15 @@ class progress_bar:
             self.sums[k] = self.sums.get(k, 0.0) + float(v)
         self.count += 1
         if self.bar is not None and self.count % self.REFRESH_EVERY == 1:
-            self.bar.set_postfix(self.means(), refresh=False)
+            self.bar.set_postfix({k: f"{v:.3f}" for k, v in self.means().items()}, refresh=False)
 
-    def means(self) -> dict[str, str]:
-        return {k: f"{v / max(1, self.count):.3f}" for k, v in self.sums.items()}
+    def means(self) -> dict[str, float]:
+        """The mean of each logged statistic over the steps so far."""
+        return {k: v / max(1, self.count) for k, v in self.sums.items()}
 
-    def summary(self, seconds: float) -> str:
-        stats = "".join(f", {k} {v}" for k, v in self.means().items())
-        return f"{self.desc}: {self.total} steps in {seconds:.0f} s{stats}"
+    def summary(self) -> str:
+        stats = "".join(f", {k} {v:.3f}" for k, v in self.means().items())
+        return f"{self.desc}: {self.total} steps in {self.seconds:.0f} s{stats}"
 
 
 def _tqdm():

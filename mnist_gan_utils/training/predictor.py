@@ -20,16 +20,14 @@ import torch
 import torch.nn.functional as F
 
 from ..evaluation import predict_proba, to_unit
-from ..models import NUM_CLASSES, Classifier, Generator, LatentCodePredictor
+from ..models import NUM_CLASSES, Classifier, Generator, LatentCodePredictor, SelfConditionedGenerator
 from .engine import (BaseConfig, Run, check_positive_int, check_range, epoch_generator,
                      pick_device, progress_bar, seed_everything, set_threads)
 
 
 @dataclasses.dataclass
 class PredictorConfig(BaseConfig):
-    epochs: int = 2                 # 4 until 2026-11-24: 99.87% label accuracy, variety >= 0.85, 531 s; 2 gave
-                                    # 99.92% and 0.85 in 274 s (pretrain, generator.pth of that day); on today's
-                                    # recalibrated generator.pth 99.91% and 0.83 in 237 s
+    epochs: int = 2                 # 4 were no better, in twice the time (docs/experiments/self_conditioned.md)
     batch_size: int = 250
     lr: float = 1e-3
     eps_dim: int = 16
@@ -84,8 +82,10 @@ def train_predictor(generator: Generator, classifier: Classifier, config: Predic
                     **overrides) -> PredictorResult:
     """Train a :class:`LatentCodePredictor` for ``generator``, guided by ``classifier``."""
     config = dataclasses.replace(config, **overrides) if config else PredictorConfig(**overrides)
-    if not isinstance(generator, Generator):
-        raise TypeError(f"generator must be a Generator, got {type(generator).__name__}")
+    if not isinstance(generator, (Generator, SelfConditionedGenerator)):
+        raise TypeError(f"generator must be an unconditional Generator or SelfConditionedGenerator, got "
+                        f"{type(generator).__name__}")
+    clusters = getattr(generator, "clusters", 0)
     if not isinstance(classifier, Classifier):
         raise TypeError(f"classifier must be a Classifier, got {type(classifier).__name__}")
     set_threads()
@@ -104,10 +104,10 @@ def train_predictor(generator: Generator, classifier: Classifier, config: Predic
     by_class = [(bank_z[bank_y == d] if sizes[d] else torch.randn(100, generator.noise_dim)).to(device)
                 for d in range(NUM_CLASSES)]
 
-    P = LatentCodePredictor(generator.noise_dim, config.eps_dim, config.hidden, generator.clusters).to(device)
-    style = slice(1 if generator.clusters else 0, None)  # the numbers the network writes (and MMD compares)
-    if generator.clusters:  # how often each cluster gave each digit (a digit with no bank: any cluster)
-        counts = torch.zeros(NUM_CLASSES, generator.clusters)
+    P = LatentCodePredictor(generator.noise_dim, config.eps_dim, config.hidden, clusters).to(device)
+    style = slice(1 if clusters else 0, None)  # the numbers the network writes (and MMD compares)
+    if clusters:  # how often each cluster gave each digit (a digit with no bank: any cluster)
+        counts = torch.zeros(NUM_CLASSES, clusters)
         counts.index_put_((bank_y, generator.code(bank_z.to(device)).cpu()), torch.ones(len(bank_y)), accumulate=True)
         P.set_clusters(torch.where(counts.sum(1, keepdim=True) > 0, counts, 1.0), generator.cluster_cdf)
     opt = torch.optim.Adam(P.parameters(), lr=config.lr)

@@ -18,8 +18,7 @@ from .engine import (BaseConfig, Run, check_positive_float, check_positive_int, 
 
 @dataclasses.dataclass
 class VAEConfig(BaseConfig):
-    epochs: int = 20    # 40 (until 2026-11-24) gave a Fréchet ratio of 8.4x in 714 s, 20 gives 11.3x in 324 s, both
-                        # ~95% recognised: the hour's rebuild needs the time for the 64-channel generator (README)
+    epochs: int = 20    # 40 draw a little better for twice the time (docs/experiments/decoder_prior.md)
     batch_size: int = 128
     lr: float = 1e-3
     latent_dim: int = 8

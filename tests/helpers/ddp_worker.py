@@ -33,7 +33,11 @@ engine.save_checkpoint = checkpoints.save_checkpoint
 x, y = load_mnist("train")
 common = dict(epochs=2, batch_size=32, train_size=256, max_steps_per_epoch=3, run_dir=str(out / "run"),
               device="cpu", progress=False, data=(x, y))
-if kind == "gan":
+if kind == "dcgan":
+    from mnist_gan_utils.training import train_dcgan
+    r = train_dcgan(g_channels=8, d_channels=8, noise_dim=16, grid_size=16, **common)
+    model = r.generator
+elif kind == "gan":
     from mnist_gan_utils.training import train_gan
     # self-conditioned: each process fits k-means on its shard, then all must take rank 0's clusters
     r = train_gan(g_channels=8, d_channels=8, noise_dim=16, grid_size=16, monitor_classes=False, clusters=8,
@@ -42,7 +46,7 @@ if kind == "gan":
 elif kind == "cgan-wgan":
     from mnist_gan_utils.training import train_gan
     r = train_gan(g_channels=8, d_channels=8, noise_dim=16, grid_size=16, monitor_classes=False, conditional=True,
-                  clusters=0, loss="wgan-gp", d_norm="none", n_critic=2, betas=(0.0, 0.9), **common)
+                  clusters=0, loss="wgan-gp", n_critic=2, betas=(0.0, 0.9), **common)
     model = r.generator
 else:
     from mnist_gan_utils.training import train_classifier

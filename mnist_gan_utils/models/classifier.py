@@ -1,0 +1,41 @@
+"""The kit's judge: a CNN digit classifier whose penultimate features also serve the Fréchet distance."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .common import IMAGE_SHAPE, NUM_CLASSES, check_input, check_int
+
+MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
+
+
+class Classifier(nn.Module):
+    """CNN digit classifier: image ``(N, 1, 28, 28)`` in [0, 1] -> 10 logits.
+
+    ``features(x)`` returns the penultimate ``(N, feature_dim)`` activations used for the
+    Fréchet distance.
+    """
+
+    def __init__(self, channels: int = 32, feature_dim: int = 128, dropout: float = 0.3):
+        super().__init__()
+        check_int("channels", channels)
+        check_int("feature_dim", feature_dim)
+        self.channels, self.feature_dim = c, f = channels, feature_dim
+
+        def block(cin, cout):
+            return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(True)]
+
+        self.body = nn.Sequential(
+            *block(1, c), *block(c, c), nn.MaxPool2d(2),              # (N, c, 14, 14)
+            *block(c, 2 * c), *block(2 * c, 2 * c), nn.MaxPool2d(2),  # (N, 2c, 7, 7)
+            nn.Flatten(), nn.Dropout(dropout),                        # (N, 2c * 49)
+            nn.Linear(2 * c * 49, f, bias=False), nn.BatchNorm1d(f), nn.ReLU(True),  # (N, f) features
+        )
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(f, NUM_CLASSES))  # (N, 10) logits
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        check_input("Classifier input x", x, IMAGE_SHAPE, "(N, 1, 28, 28)", self)
+        return self.body((x - MNIST_MEAN) / MNIST_STD)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))

@@ -1,0 +1,90 @@
+"""What every network of the kit shares: image and label conventions, and the input checks that turn a
+wrong shape, dtype or device into an error naming the argument."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+NUM_CLASSES = 10
+MAX_CLUSTERS = 1000
+IMAGE_SHAPE = (1, 28, 28)
+
+
+def check_int(name, value, low=1, high=None):
+    if not isinstance(value, int) or isinstance(value, bool) or value < low or (high is not None and value > high):
+        rng = f"[{low}, {high}]" if high is not None else f">= {low}"
+        raise ValueError(f"{name} must be an integer {rng}, got {value!r}")
+
+
+def check_input(name: str, x, trailing: tuple, what: str, module: nn.Module | None = None):
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name}: expected a torch.Tensor of shape {what}, got {type(x).__name__}")
+    if module is not None:
+        p = next(module.parameters(), None)
+        if p is not None and p.device != x.device:
+            raise ValueError(f"{name}: expected a tensor on {p.device} (where the model is), got one on {x.device}; "
+                             f"move it with .to({str(p.device)!r})")
+    if not x.is_floating_point():
+        raise TypeError(f"{name}: expected a floating-point tensor, got {x.dtype}; convert with .float()")
+    if x.ndim != len(trailing) + 1 or tuple(x.shape[1:]) != trailing:
+        raise ValueError(f"{name}: expected shape {what}, got {tuple(x.shape)}")
+
+
+def _uniform(z: torch.Tensor) -> torch.Tensor:
+    """Standard normal numbers -> their quantiles, uniform in (0, 1)."""
+    return 0.5 * (1 + torch.erf(z / 2 ** 0.5))
+
+
+def _normal(u: torch.Tensor) -> torch.Tensor:
+    """Quantiles in (0, 1) -> standard normal numbers (kept off the infinite ends)."""
+    return 2 ** 0.5 * torch.erfinv(2 * u.clamp(1e-6, 1 - 1e-6) - 1)
+
+
+def _slices(u: torch.Tensor, cdf: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The slice of (0, 1) each quantile ``u`` falls in, when slice k ends at ``cdf[k]`` (cumulative shares),
+    and the edges of the slices ``(K + 1,)``. A self-conditioned G's clusters and the decoder's prior
+    components are picked this way from the first noise number."""
+    k = torch.bucketize(u, cdf[:-1].contiguous()).clamp_max(cdf.numel() - 1)
+    return k, nn.functional.pad(cdf, (1, 0))
+
+
+class CountedWeights:
+    """``load_state_dict`` that names a file of another number of clusters (or prior components, or another
+    width), and the fix, instead of listing mismatched keys."""
+
+    _count_key, _count_arg = "embed.weight", "clusters"
+
+    def _weights_args(self, state_dict: dict) -> dict:
+        """The constructor arguments that ``state_dict``'s shapes reveal."""
+        counted = state_dict.get(self._count_key)
+        return {self._count_arg: 0 if counted is None else int(counted.shape[0])}
+
+    def load_state_dict(self, state_dict, *args, **kwargs):
+        if isinstance(state_dict, dict) and kwargs.get("strict", args[0] if args else True):
+            found = self._weights_args(state_dict)
+            wrong = {k: v for k, v in found.items() if getattr(self, k) != v}
+            if wrong:
+                name = type(self).__name__
+                theirs = ", ".join(f"{k}={v!r}" for k, v in wrong.items())
+                ours = ", ".join(f"{k}={getattr(self, k)!r}" for k in wrong)
+                raise RuntimeError(f"these weights are of a {name} with {theirs}, this one has {ours}: build it as "
+                                   f"{name}(..., {theirs}) (models/manifest.json lists each file's arguments), "
+                                   f"or load it with mnist_gan_utils.load_pretrained")
+        return super().load_state_dict(state_dict, *args, **kwargs)
+
+
+def flat_noise(z):
+    if isinstance(z, torch.Tensor) and z.ndim == 4 and tuple(z.shape[2:]) == (1, 1):
+        return z.flatten(1)
+    return z
+
+
+def check_labels(name: str, labels, n: int | None = None, num: int = NUM_CLASSES) -> None:
+    if not isinstance(labels, torch.Tensor) or labels.dtype not in (torch.int64, torch.int32) or labels.ndim != 1:
+        raise TypeError(f"{name} must be an integer tensor of shape (N,), got "
+                        f"{getattr(labels, 'dtype', type(labels).__name__)} {tuple(getattr(labels, 'shape', ()))}")
+    if labels.numel() and (labels.min() < 0 or labels.max() >= num):
+        what = "digits in [0, 9]" if num == NUM_CLASSES else f"cluster numbers in [0, {num - 1}]"
+        raise ValueError(f"{name} must be {what}, got values in [{int(labels.min())}, {int(labels.max())}]")
+    if n is not None and labels.shape[0] != n:
+        raise ValueError(f"{name}: expected one label per image ({n}), got {labels.shape[0]}")

@@ -1,0 +1,125 @@
+"""The parts shared by the DCGANs that see a label, either a digit (the conditional GAN) or a k-means
+cluster of look-alike digits (the self-conditioned GAN): G's body, D's body with the label joined to the
+image and projected on its features, and a cluster's vector computed from its centroid."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .common import IMAGE_SHAPE
+
+CLUSTER_EMBEDDINGS = ("centroid", "table")  # how a self-conditioned G and D turn a cluster number into a vector
+
+
+class CentroidEmbedding(nn.Module):
+    """A cluster's vector computed from where the cluster lies, not looked up in a table: a small MLP of
+    its k-means centroid (``points``, the standardised principal components, set by training).
+
+    Neighbouring clusters get neighbouring vectors, so what G and D learn of one cluster carries to its
+    look-alikes; with a table (``nn.Embedding``), each cluster's vector learns only from its own digits.
+    ``forward(codes)`` maps cluster numbers ``(N,)`` to ``(N, out_dim)``, like ``nn.Embedding``."""
+
+    hidden = 256
+
+    def __init__(self, clusters: int, out_dim: int, pca_dim: int = 50, spectral: bool = False):
+        super().__init__()
+        wrap = nn.utils.parametrizations.spectral_norm if spectral else (lambda m: m)
+        # until training sets the centroids: fixed random points, so that every cluster already differs
+        self.register_buffer("points", torch.randn(clusters, pca_dim, generator=torch.Generator().manual_seed(0)))
+        self.net = nn.Sequential(wrap(nn.Linear(pca_dim, self.hidden)), nn.LeakyReLU(0.2),
+                                 wrap(nn.Linear(self.hidden, out_dim)))
+
+    def set_points(self, centroids: torch.Tensor) -> None:
+        """Store the centroids ``(clusters, pca_dim)``, standardised (zero mean, unit overall spread)."""
+        with torch.no_grad():
+            c = centroids.to(self.points)
+            c = c - c.mean(0)
+            self.points.copy_(c / c.std().clamp_min(1e-8))
+
+    def forward(self, codes: torch.Tensor) -> torch.Tensor:
+        # each cluster of the batch once through the MLP: (U, pca_dim) -> (U, out_dim) -> (N, out_dim)
+        # (F.embedding's backward sums the rows' gradients in a fixed order: plain indexing's need not)
+        unique, inverse = torch.unique(codes, return_inverse=True)
+        return nn.functional.embedding(inverse, self.net(self.points[unique]))
+
+
+def check_cluster_embedding(kind: str) -> None:
+    """Refuse a ``cluster_embedding`` other than those of :data:`CLUSTER_EMBEDDINGS`."""
+    if kind not in CLUSTER_EMBEDDINGS:
+        raise ValueError(f"cluster_embedding must be one of {CLUSTER_EMBEDDINGS}, got {kind!r}")
+
+
+def _cluster_embedding(kind: str, clusters: int, out_dim: int) -> nn.Module:
+    check_cluster_embedding(kind)
+    return CentroidEmbedding(clusters, out_dim) if kind == "centroid" else nn.Embedding(clusters, out_dim)
+
+
+def _embedding_args(state_dict: dict, prefix: str = "embed.") -> dict:
+    """``clusters`` and ``cluster_embedding`` from a self-conditioned network's weights."""
+    points, table = state_dict.get(prefix + "points"), state_dict.get(prefix + "weight")
+    if points is not None:
+        return {"clusters": int(points.shape[0]), "cluster_embedding": "centroid"}
+    if table is not None:
+        return {"clusters": int(table.shape[0]), "cluster_embedding": "table"}
+    return {"clusters": 0}
+
+
+def _generator_net(in_dim: int, c: int, deep: bool) -> nn.Sequential:
+    """The DCGAN generator body: ``(N, in_dim, 1, 1)`` -> ``(N, 1, 28, 28)`` in [-1, 1]."""
+    def refine(ch):  # a 3x3 convolution at the same resolution: more capacity, same shape
+        return [nn.Conv2d(ch, ch, 3, 1, 1, bias=False), nn.BatchNorm2d(ch), nn.ReLU(True)] if deep else []
+
+    return nn.Sequential(
+        # (N, in_dim, 1, 1) -> (N, 4c, 7, 7)
+        nn.ConvTranspose2d(in_dim, 4 * c, 7, 1, 0, bias=False), nn.BatchNorm2d(4 * c), nn.ReLU(True),
+        # (N, 4c, 7, 7) -> (N, 2c, 14, 14)
+        nn.ConvTranspose2d(4 * c, 2 * c, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * c), nn.ReLU(True),
+        *refine(2 * c),
+        # (N, 2c, 14, 14) -> (N, 1, 28, 28)
+        nn.ConvTranspose2d(2 * c, 1, 4, 2, 1), nn.Tanh(),
+    )
+
+
+def _discriminator_features(in_channels: int, c: int, norm: str, deep: bool):
+    """The DCGAN discriminator body: ``(N, in_channels, 28, 28)`` -> ``(N, top * 49)`` features."""
+    if norm not in ("batch", "spectral", "none"):
+        raise ValueError(f"norm must be 'batch', 'spectral' or 'none', got {norm!r}")
+    sn = nn.utils.parametrizations.spectral_norm if norm == "spectral" else (lambda m: m)
+    bn = (lambda ch: nn.BatchNorm2d(ch)) if norm == "batch" else (lambda ch: nn.Identity())
+    top = 4 * c if deep else 2 * c
+    features = nn.Sequential(
+        # (N, in_channels, 28, 28) -> (N, c, 14, 14)
+        sn(nn.Conv2d(in_channels, c, 4, 2, 1)), nn.LeakyReLU(0.2, True),
+        # (N, c, 14, 14) -> (N, 2c, 7, 7)
+        sn(nn.Conv2d(c, 2 * c, 4, 2, 1, bias=norm != "batch")), bn(2 * c), nn.LeakyReLU(0.2, True),
+        # deep: (N, 2c, 7, 7) -> (N, 4c, 7, 7)
+        *([sn(nn.Conv2d(2 * c, 4 * c, 3, 1, 1, bias=norm != "batch")), bn(4 * c), nn.LeakyReLU(0.2, True)]
+          if deep else []),
+        nn.Flatten(),  # (N, top * 49)
+    )
+    return features, sn(nn.Linear(top * 49, 1))  # head: (N, 1) logit
+
+
+def _add_label_parts(module: nn.Module, num: int, channels: int, norm: str, deep: bool,
+                     embedding: str = "table", pca_dim: int = 50) -> None:
+    """A D that knows each image's label (a digit, or a cluster): the label's 28x28 map joined to the
+    image as a second channel, and its *projection* on D's last features (Miyato & Koyama, 2018).
+    ``embedding='centroid'`` computes both from the cluster's centroid (:class:`CentroidEmbedding`)."""
+    spectral = norm == "spectral"
+    centroid = embedding == "centroid"
+    module.embed = (CentroidEmbedding(num, 28 * 28, pca_dim, spectral) if centroid    # (N,) -> (N, 784) label map
+                    else nn.Embedding(num, 28 * 28))
+    module.features, module.head = _discriminator_features(2, channels, norm, deep)
+    if centroid:                                                              # (N,) -> (N, top * 49)
+        module.project = CentroidEmbedding(num, module.head.in_features, pca_dim, spectral)
+        return
+    sn = nn.utils.parametrizations.spectral_norm if spectral else (lambda m: m)
+    module.project = sn(nn.Embedding(num, module.head.in_features))           # (N,) -> (N, top * 49)
+    nn.init.normal_(module.project.weight if not spectral else module.project.parametrizations.weight.original,
+                    std=0.02)
+
+
+def _labelled_logits(module: nn.Module, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    label_map = module.embed(labels).view(-1, *IMAGE_SHAPE)                   # (N, 1, 28, 28)
+    f = module.features(torch.cat([x, label_map], 1))                         # (N, 2, 28, 28) -> (N, top * 49)
+    return module.head(f).view(-1) + (module.project(labels) * f).sum(1)      # (N,) logits

@@ -1,0 +1,171 @@
+"""The DCGAN's training: one step (:func:`dcgan_step`) and the loop around it (:func:`train_dcgan`).
+
+The step is the whole of the method: D learns to tell real digits from G's fakes, then G learns to fool
+D, both with binary cross-entropy and Adam. The loop only feeds it batches of MNIST scaled to [-1, 1] (G
+ends in Tanh) and noise, and leaves the rest to the engine: seeding, the device, the run folder, a
+checkpoint each epoch, resume, the progress bar, and the fixed-noise grid after each epoch.
+"""
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from pathlib import Path
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+from ..data import MNISTBatches
+from ..models import Discriminator, Generator
+from . import distributed
+from .engine import BaseConfig, Run, check_betas, check_positive_int, epoch_generator, prepare, progress_bar
+
+
+@dataclasses.dataclass
+class DCGANConfig(BaseConfig):
+    """The DCGAN's hyperparameters (with :class:`~.engine.BaseConfig`'s epochs, batch size, seed, device,
+    run folder and resume), each checked when the config is made."""
+
+    epochs: int = 3
+    batch_size: int = 64
+    lr: float = 2e-4               # Adam's step size for G and D (Radford et al., 2016)
+    betas: tuple = (0.5, 0.999)    # beta1 = 0.5: less momentum than Adam's 0.9, steadier in the two-player game
+    noise_dim: int = 64
+    g_channels: int = 32           # G's width: its last hidden layer has 2 * g_channels feature maps
+    d_channels: int = 64           # D's width: twice G's gave better digits for a quarter more time per step
+    grid_size: int = 64            # fixed-noise samples drawn after each epoch
+    init_from: str | None = None   # a folder with generator.pth and discriminator.pth to start from (models/)
+
+    def validate(self) -> None:
+        super().validate()
+        check_betas(self.betas)
+        for name in ("noise_dim", "g_channels", "d_channels"):
+            check_positive_int(name, getattr(self, name), high=4096)
+        check_positive_int("grid_size", self.grid_size, high=1024)
+
+
+@dataclasses.dataclass
+class GANResult:
+    generator: torch.nn.Module      # in eval() mode, ready to sample
+    discriminator: torch.nn.Module
+    history: dict                   # per epoch: loss_D, loss_G, D_x, D_G_z, seconds; per step: step_loss_D, ...
+    run_dir: Path
+    grids: list                     # paths of the per-epoch sample grids
+
+
+def dcgan_step(G, D, opt_G, opt_D, real: torch.Tensor, z: torch.Tensor) -> dict:
+    """One update of D, then one of G, on real images ``(B, 1, 28, 28)`` in [-1, 1] and noise ``(B, noise_dim)``."""
+    fake = G(z)                                                          # (B, 1, 28, 28)
+
+    # (1) Update D: maximize log(D(x)) + log(1 - D(G(z)))
+    opt_D.zero_grad(set_to_none=True)
+    d_real = D(real)                                                     # (B,) logits
+    d_fake = D(fake.detach())                                            # detach: this loss does not train G
+    loss_D = (F.binary_cross_entropy_with_logits(d_real, torch.ones_like(d_real))
+              + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake)))
+    loss_D.backward()
+    opt_D.step()
+
+    # (2) Update G: maximize log(D(G(z))), the non-saturating form of minimizing log(1 - D(G(z)))
+    opt_G.zero_grad(set_to_none=True)
+    d_gen = D(fake)                                                      # D just improved: judge the fakes again
+    loss_G = F.binary_cross_entropy_with_logits(d_gen, torch.ones_like(d_gen))
+    loss_G.backward()
+    opt_G.step()
+
+    return {"loss_D": loss_D.item(), "loss_G": loss_G.item(),
+            "D_x": torch.sigmoid(d_real).mean().item(), "D_G_z": torch.sigmoid(d_fake).mean().item()}
+
+
+def fixed_noise(config) -> torch.Tensor:
+    """The noise of the per-epoch grid: the same vectors every epoch, so the grid shows G changing."""
+    return torch.randn(config.grid_size, config.noise_dim, generator=torch.Generator().manual_seed(config.seed))
+
+
+def train_dcgan(config: DCGANConfig | None = None, data=None,
+                on_epoch_end: Callable[[int, torch.Tensor, dict, torch.nn.Module], None] | None = None,
+                **overrides) -> GANResult:
+    """Train the DCGAN on MNIST: ``train_dcgan(DCGANConfig(epochs=5))`` or ``train_dcgan(epochs=5)``.
+
+    ``data``: optional ``(images uint8 (N, 28, 28), labels)`` (default: the MNIST training set).
+    ``on_epoch_end(epoch, grid, history, G)`` runs after each epoch (notebooks show the grid live).
+    The run folder (``run_dir``; by default one per setting, see :func:`~.engine.run_folder`) holds
+    ``checkpoint.pt`` and the grids ``epoch_XXX.png``."""
+    from ..plotting import save_grid
+
+    config, device, images, labels = prepare(DCGANConfig, config, overrides, data)
+    G = Generator(config.noise_dim, config.g_channels).to(device)
+    D = Discriminator(config.d_channels).to(device)
+    if config.init_from:
+        init_from(G, D, config.init_from)
+    opt_G = torch.optim.Adam(G.parameters(), lr=config.lr, betas=tuple(config.betas))
+    opt_D = torch.optim.Adam(D.parameters(), lr=config.lr, betas=tuple(config.betas))
+    batches = MNISTBatches(images, labels, config.batch_size, value_range=(-1, 1), device=device, seed=config.seed)
+    steps = min(len(batches), config.max_steps_per_epoch or len(batches))
+    run = Run("dcgan", config, {"G": G, "D": D}, {"G": opt_G, "D": opt_D})
+    G_train, D_train = distributed.wrap(G, device), distributed.wrap(D, device)  # DDP under torchrun
+    start = run.start()
+    z_fixed = fixed_noise(config).to(device)
+    grids = sorted(run.dir.glob("epoch_*.png"))[:start]
+
+    for epoch in range(start, config.epochs):
+        G.train(), D.train()
+        g = epoch_generator(config.seed, epoch, salt=distributed.rank())  # each process its own noise
+        bar = progress_bar(zip(range(steps), batches.epoch(epoch)), steps, f"epoch {epoch + 1}/{config.epochs}",
+                           config.progress)
+        for step, (real, _) in bar:
+            z = torch.randn(real.shape[0], config.noise_dim, generator=g).to(device)   # (B, noise_dim)
+            stats = dcgan_step(G_train, D_train, opt_G, opt_D, real, z)
+            run.check_finite(epoch - 1, step, loss_D=stats["loss_D"], loss_G=stats["loss_G"])
+            run.log(**{f"step_{k}": v for k, v in stats.items()})
+            bar.log(**stats)
+        run.log(**bar.means(), seconds=bar.seconds)
+        if run.main:  # one process draws the grid
+            grid = draw(G, z_fixed)
+            grids.append(save_grid(grid, run.dir / f"epoch_{epoch + 1:03d}.png", value_range=(-1, 1)))
+            warn_if_collapsed(grid, epoch)
+        run.end_epoch(epoch)
+        if on_epoch_end is not None and run.main:
+            on_epoch_end(epoch, grid, run.history, G)
+    return GANResult(G.eval(), D.eval(), run.history, run.dir, grids)
+
+
+@torch.no_grad()
+def draw(G, z: torch.Tensor, *labels) -> torch.Tensor:
+    """G's images of ``z`` (and ``labels``, for a conditional G) in eval mode, so BatchNorm uses its
+    running statistics; on the CPU, in [-1, 1]. G is left in eval mode."""
+    G.eval()
+    return G(z, *labels).cpu()
+
+
+def warn_if_collapsed(grid: torch.Tensor, epoch: int, threshold: float = 0.25) -> float:
+    """Mode collapse shows as fixed-noise samples that look alike. Compare their mean pairwise pixel
+    distance with the ~9.5 (in [-1, 1] units) of real MNIST digits; warn below ``threshold`` of it."""
+    flat = grid.flatten(1)
+    spread = torch.pdist(flat).mean().item() / 9.5 if flat.shape[0] > 1 else 1.0
+    if spread < threshold:
+        warnings.warn(f"epoch {epoch + 1}: the fixed-noise samples look alike (pixel spread {spread:.2f} of real "
+                      f"digits'): a sign of mode collapse. Try a lower lr, betas=(0.5, 0.999), or restart with "
+                      f"another seed.", RuntimeWarning, stacklevel=3)
+    return spread
+
+
+def init_from(G, D, folder, prefix: str = "") -> None:
+    """Start from pretrained weights in ``folder`` (``models/``'s layout: ``{prefix}generator.pth`` and
+    ``{prefix}discriminator.pth``, checked against the manifest's sha256 when there is one)."""
+    from ..checkpoints import load_state_dict, read_manifest
+
+    folder = Path(folder)
+    hashes, widths = {}, {}
+    if (folder / "manifest.json").exists():
+        entries = read_manifest(folder / "manifest.json")["models"].values()
+        hashes = {e["file"]: e["sha256"] for e in entries}
+        widths = {e["file"]: e.get("config", {}).get("channels") for e in entries}
+    g_file, d_file = f"{prefix}generator.pth", f"{prefix}discriminator.pth"
+    if widths.get(g_file) not in (None, G.channels):  # say which setting to change, not which shapes differ
+        raise ValueError(f"init_from: {folder / g_file} is a generator {widths[g_file]} channels wide, this run's "
+                         f"is {G.channels}: set g_channels={widths[g_file]} (notebook 02: G_CHANNELS = "
+                         f"{widths[g_file]}) to start from it")
+    load_state_dict(G, folder / g_file, expected_sha256=hashes.get(g_file))
+    if (folder / d_file).exists():
+        load_state_dict(D, folder / d_file, expected_sha256=hashes.get(d_file))
