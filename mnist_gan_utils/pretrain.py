@@ -20,7 +20,7 @@ from .checkpoints import load_pretrained, read_manifest, save_checkpoint, sha256
 from .data import load_mnist
 from .paths import MODELS_DIR, OUTPUTS_DIR
 from .training.classifier import ClassifierConfig, train_classifier
-from .registry import constructor_args, file_name
+from .registry import PRETRAINED_PARTNER, constructor_args, file_name
 from .training.dcgan import DCGANConfig, train_dcgan
 from .training.gan import GANConfig, train_gan
 from .training.predictor import PredictorConfig, train_predictor
@@ -30,19 +30,19 @@ ORDER = ("classifier", "decoder", "generator", "latent_code_predictor", "self_co
          "conditional_generator", "wgan_gp_generator")
 # The DCGAN of notebook 02, trained longer: notebook 02's defaults are these settings with 3 epochs
 DCGAN_RECIPE = dict(epochs=12)
-# The add-ons: generator -> (its discriminator or critic, saved with it; the recipe's changes to GANConfig()).
-# What each recipe's settings were chosen against is in docs/experiments/.
+# The add-ons: generator -> the recipe's changes to GANConfig() (its discriminator or critic, saved with it,
+# is registry.PRETRAINED_PARTNER's). What each recipe's settings were chosen against is in docs/experiments/.
 GAN_FAMILY = {
     # GANConfig() as it is: self-conditioned on 300 k-means clusters seen through a network of their centroids
-    "self_conditioned_generator": ("self_conditioned_discriminator", dict()),
+    "self_conditioned_generator": dict(),
     # the label joined to G's noise and D's image (and projected on D's features), a matching-aware D
-    "conditional_generator": ("conditional_discriminator", dict(conditional=True, mismatch=0.5, epochs=3)),
+    "conditional_generator": dict(conditional=True, mismatch=0.5, epochs=3),
     # the plain DCGAN's G against a critic without BatchNorm (the gradient penalty is per example),
     # Adam(1e-4, betas=(0, 0.9)) and 5 critic updates per generator update, as Gulrajani et al.
-    "wgan_gp_generator": ("wgan_gp_critic", dict(loss="wgan-gp", lr=1e-4, betas=(0.0, 0.9), n_critic=5, epochs=6,
-                                                 batch_size=128, ema_power=8.0)),
+    "wgan_gp_generator": dict(loss="wgan-gp", lr=1e-4, betas=(0.0, 0.9), n_critic=5, epochs=6, batch_size=128,
+                              ema_power=8.0),
 }
-COMPANIONS = {critic: gen for gen, (critic, _) in GAN_FAMILY.items()} | {"discriminator": "generator"}
+COMPANIONS = {critic: gen for gen, critic in PRETRAINED_PARTNER.items()}
 EVAL_SAMPLES = 10_000
 TARGETS = {
     "classifier": {"test_accuracy": ">= 0.995"},
@@ -142,7 +142,7 @@ def pretrain(names=ORDER, models_dir=MODELS_DIR, seed: int = 0, device=None, res
             save("discriminator", result.discriminator, seconds, cfg,
                  discriminator_metrics(result, cfg, x_test_eval, y_test[:n_eval], n_eval, seed + 2))
         elif name in GAN_FAMILY:
-            critic, recipe = GAN_FAMILY[name]
+            critic, recipe = PRETRAINED_PARTNER[name], GAN_FAMILY[name]
             run_name = name.replace("_generator", "")
             cfg = GANConfig(run_dir=str(runs / run_name), **common, **{**recipe, **(dict(small, epochs=1) if quick else {})})
             result = train_gan(cfg)
@@ -186,7 +186,7 @@ def rebuild_estimate(manifest: dict) -> float:
     for name, entry in models.items():
         if name in COMPANIONS:
             continue
-        critic = {g: c for c, g in COMPANIONS.items()}.get(name)
+        critic = PRETRAINED_PARTNER.get(name)
         total += entry.get("training_seconds", 0) + max(entry.get("evaluation_seconds", 0),
                                                         models.get(critic, {}).get("evaluation_seconds", 0))
     return round(total, 1)

@@ -19,6 +19,9 @@ PRETRAINED = {
     "wgan_gp_generator": ("Generator", ("noise_dim", "channels")),
     "wgan_gp_critic": ("Critic", ("channels",)),
 }
+# each GAN generator's discriminator or critic, trained and saved with it
+PRETRAINED_PARTNER = {"generator": "discriminator", "self_conditioned_generator": "self_conditioned_discriminator",
+                      "conditional_generator": "conditional_discriminator", "wgan_gp_generator": "wgan_gp_critic"}
 # the models that draw digits, in the order of the comparison (notebook 06), with what each is
 GENERATORS = {
     "generator": "DCGAN (notebook 02)",

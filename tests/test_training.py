@@ -381,3 +381,19 @@ def test_an_epoch_shows_a_bar_that_disappears_and_disabled_shows_nothing(capsys,
     assert list(silent) == [0, 1, 2] and silent.bar is None
     out = capsys.readouterr()
     assert out.out == "" and out.err == ""
+
+
+def test_init_from_loads_the_named_generator_and_its_partner(tmp_path):
+    """Starting an add-on from pretrained files loads its own pair (a WGAN-GP run: the generator and the critic)."""
+    from mnist_gan_utils.models import Critic, Generator
+    from mnist_gan_utils.registry import PRETRAINED_PARTNER
+    from mnist_gan_utils.training.dcgan import init_from
+    torch.manual_seed(0)
+    G, C = Generator(16, 8), Critic(8)
+    torch.save(G.state_dict(), tmp_path / "wgan_gp_generator.pth")
+    torch.save(C.state_dict(), tmp_path / "wgan_gp_critic.pth")
+    G2, C2 = Generator(16, 8), Critic(8)
+    init_from(G2, C2, tmp_path, ("wgan_gp_generator", PRETRAINED_PARTNER["wgan_gp_generator"]))
+    for a, b in zip(list(G.state_dict().values()) + list(C.state_dict().values()),
+                    list(G2.state_dict().values()) + list(C2.state_dict().values())):
+        assert torch.equal(a, b)

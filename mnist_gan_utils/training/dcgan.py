@@ -150,10 +150,11 @@ def warn_if_collapsed(grid: torch.Tensor, epoch: int, threshold: float = 0.25) -
     return spread
 
 
-def init_from(G, D, folder, prefix: str = "") -> None:
-    """Start from pretrained weights in ``folder`` (``models/``'s layout: ``{prefix}generator.pth`` and
-    ``{prefix}discriminator.pth``, checked against the manifest's sha256 when there is one)."""
+def init_from(G, D, folder, names=("generator", "discriminator")) -> None:
+    """Start from pretrained weights in ``folder`` (``models/``'s layout: the files of the pretrained
+    models ``names``, G's and D's, checked against the manifest's sha256 when there is one)."""
     from ..checkpoints import load_state_dict, read_manifest
+    from ..registry import file_name
 
     folder = Path(folder)
     hashes, widths = {}, {}
@@ -161,7 +162,7 @@ def init_from(G, D, folder, prefix: str = "") -> None:
         entries = read_manifest(folder / "manifest.json")["models"].values()
         hashes = {e["file"]: e["sha256"] for e in entries}
         widths = {e["file"]: e.get("config", {}).get("channels") for e in entries}
-    g_file, d_file = f"{prefix}generator.pth", f"{prefix}discriminator.pth"
+    g_file, d_file = (file_name(name) for name in names)
     if widths.get(g_file) not in (None, G.channels):  # say which setting to change, not which shapes differ
         raise ValueError(f"init_from: {folder / g_file} is a generator {widths[g_file]} channels wide, this run's "
                          f"is {G.channels}: set g_channels={widths[g_file]} (notebook 02: G_CHANNELS = "

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from ..data import MNISTBatches
 from ..models import (ConditionalDiscriminator, ConditionalGenerator, Critic, Generator, SelfConditionedDiscriminator,
                       SelfConditionedGenerator, check_cluster_embedding)
+from ..registry import PRETRAINED_PARTNER
 from . import distributed
 from .averaging import averaged, recalibrate_bn, update_ema
 from .dcgan import GANResult, draw, fixed_noise, init_from, warn_if_collapsed
@@ -138,8 +139,8 @@ def train_gan(config: GANConfig | None = None, data=None,
     if config.clusters:  # self-conditioning: D's "label" for a real digit is its k-means cluster
         labels = self_condition(G, D, images, config.seed)
     if config.init_from:
-        init_from(G, D, config.init_from, "conditional_" if config.conditional else
-                  "self_conditioned_" if config.clusters else "wgan_gp_")
+        kind = "conditional" if config.conditional else "self_conditioned" if config.clusters else "wgan_gp"
+        init_from(G, D, config.init_from, (f"{kind}_generator", PRETRAINED_PARTNER[f"{kind}_generator"]))
         if config.clusters:  # the pretrained networks' clusters, not this run's fit (another seed, other data)
             from ..clusters import nearest_cluster
             labels = nearest_cluster(images.flatten(1).float().div(255).to(device), D.pca_mean, D.pca_components,
