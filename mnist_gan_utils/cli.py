@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from .paths import INSTALL_HINT, KIT_FOUND, MANIFEST_PATH, OUTPUTS_DIR
-from .registry import GENERATORS, PRETRAINED
+from .registry import GENERATORS, PRETRAINED, PRETRAINED_PARTNER
 
 
 SAMPLERS = [name for name in GENERATORS if name != "latent_code_predictor"]  # they draw digits on their own
@@ -76,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--all", action="store_true", help="every model, in dependency order")
     g.add_argument("--model", action="append", help="one model (repeatable): " + ", ".join(
-        name for name in PRETRAINED if name not in ("discriminator",) and not name.endswith(("_discriminator", "_critic"))))
+        name for name in PRETRAINED if name not in PRETRAINED_PARTNER.values()))
     p.add_argument("--resume", action="store_true", help="continue an interrupted rebuild")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device")
@@ -128,22 +128,15 @@ def train(args) -> int:
     keys = ("epochs", "batch_size", "lr", "seed", "device", "run_dir", "max_steps_per_epoch", "train_size")
     overrides = {k: getattr(args, k) for k in keys if getattr(args, k) is not None}
     overrides.update(resume=args.resume, overwrite=args.overwrite)
-    if args.kind == "dcgan":
+    if args.kind in ("dcgan", "gan"):
         from .training.dcgan import train_dcgan
-        for k in ("betas", "noise_dim", "g_channels", "d_channels"):
-            if getattr(args, k) is not None:
-                overrides[k] = tuple(args.betas) if k == "betas" else getattr(args, k)
-        result = train_dcgan(**overrides)
-        print(f"sample grids: {result.grids[-1] if result.grids else '-'}; checkpoint: {result.run_dir}/checkpoint.pt")
-    elif args.kind == "gan":
         from .training.gan import train_gan
-        if args.conditional:
+        keys = ("betas", "noise_dim", "g_channels", "d_channels") + (
+            ("rotation", "loss", "clusters", "cluster_embedding", "mismatch") if args.kind == "gan" else ())
+        overrides.update({k: tuple(v) if k == "betas" else v for k in keys if (v := getattr(args, k)) is not None})
+        if args.kind == "gan" and args.conditional:
             overrides["conditional"] = True
-        for k in ("betas", "noise_dim", "g_channels", "d_channels", "rotation", "loss", "clusters", "cluster_embedding",
-                  "mismatch"):
-            if getattr(args, k) is not None:
-                overrides[k] = tuple(args.betas) if k == "betas" else getattr(args, k)
-        result = train_gan(**overrides)
+        result = (train_gan if args.kind == "gan" else train_dcgan)(**overrides)
         print(f"sample grids: {result.grids[-1] if result.grids else '-'}; checkpoint: {result.run_dir}/checkpoint.pt")
     elif args.kind == "vae":
         from .evaluation import sample
