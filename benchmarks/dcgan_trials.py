@@ -48,14 +48,40 @@ def independent_judge(x, y, seed: int = 123) -> nn.Module:
     return judge.eval()
 
 
+def four_block_pair(g_hidden: int = 64, d_hidden: int = 16):
+    """The four-block DCGAN of the deeplearning.ai GAN course (noise 64 -> 3x3 -> 6x6 -> 13x13 -> 28x28;
+    a three-convolution D), for comparison with the kit's three-block shape."""
+    def g_block(i, o, k, s, last=False):
+        if last:
+            return [nn.ConvTranspose2d(i, o, k, s), nn.Tanh()]
+        return [nn.ConvTranspose2d(i, o, k, s), nn.BatchNorm2d(o), nn.ReLU(True)]
+
+    def d_block(i, o, last=False):
+        if last:
+            return [nn.Conv2d(i, o, 4, 2)]
+        return [nn.Conv2d(i, o, 4, 2), nn.BatchNorm2d(o), nn.LeakyReLU(0.2, True)]
+
+    h = g_hidden
+    G = nn.Sequential(nn.Unflatten(1, (64, 1, 1)), *g_block(64, 4 * h, 3, 2), *g_block(4 * h, 2 * h, 4, 1),
+                      *g_block(2 * h, h, 3, 2), *g_block(h, 1, 4, 2, last=True))
+    d = d_hidden
+    D = nn.Sequential(*d_block(1, d), *d_block(d, 2 * d), *d_block(2 * d, 1, last=True), nn.Flatten(0))
+    return G, D
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--g-channels", type=int, default=32)
     ap.add_argument("--d-channels", type=int, default=64)
     ap.add_argument("--epochs", type=float, default=10)
     ap.add_argument("--batch-size", type=int, default=64)
+    ap.add_argument("--lr", type=float, default=2e-4)
+    ap.add_argument("--betas", type=float, nargs=2, default=(0.5, 0.999))
     ap.add_argument("--ema", type=float, default=0.0, help="also score an EMA of G's weights with this decay")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--four-block", action="store_true", help="the deeplearning.ai course's four-block pair")
+    ap.add_argument("--four-block-g", action="store_true", help="its four-block G (64 wide) against the kit's D")
+    ap.add_argument("--dcgan-init", action="store_true", help="weights N(0, 0.02), BatchNorm N(1, 0.02)")
     ap.add_argument("--out", default="dcgan_trials.jsonl")
     a = ap.parse_args(argv)
     set_threads()
@@ -79,9 +105,21 @@ def main(argv=None) -> int:
                 "frechet_ratio": ev.frechet_distance_features(ev.features(C, images), f_test) / floor}
 
     torch.manual_seed(a.seed)
-    G, D = Generator(64, a.g_channels), Discriminator(a.d_channels)
-    opt_G = torch.optim.Adam(G.parameters(), 2e-4, betas=(0.5, 0.999))
-    opt_D = torch.optim.Adam(D.parameters(), 2e-4, betas=(0.5, 0.999))
+    if a.four_block:
+        G, D = four_block_pair(a.g_channels, a.d_channels)
+    elif a.four_block_g:
+        G, D = four_block_pair(64)[0], Discriminator(a.d_channels)
+    else:
+        G, D = Generator(64, a.g_channels), Discriminator(a.d_channels)
+    if a.dcgan_init:
+        for m in [*G.modules(), *D.modules()]:
+            if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+                nn.init.normal_(m.weight, 0.0, 0.02)
+            if isinstance(m, nn.BatchNorm2d):
+                nn.init.normal_(m.weight, 1.0, 0.02)
+                nn.init.zeros_(m.bias)
+    opt_G = torch.optim.Adam(G.parameters(), a.lr, betas=tuple(a.betas))
+    opt_D = torch.optim.Adam(D.parameters(), a.lr, betas=tuple(a.betas))
     G_ema = averaged(G, a.ema, 2.0) if a.ema else None
     data = x.float().div(127.5).sub(1).unsqueeze(1)
     steps = len(x) // a.batch_size

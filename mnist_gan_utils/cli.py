@@ -17,10 +17,10 @@ import sys
 from pathlib import Path
 
 from .paths import INSTALL_HINT, KIT_FOUND, MANIFEST_PATH, OUTPUTS_DIR
-from .registry import GENERATORS, PRETRAINED, PRETRAINED_PARTNER
+from .registry import GENERATORS, LADDER, PRETRAINED, PRETRAINED_PARTNER
 
 
-SAMPLERS = [name for name in GENERATORS if name != "latent_code_predictor"]  # they draw digits on their own
+SAMPLERS = [name for name in {**GENERATORS, **LADDER} if name != "latent_code_predictor"]  # they draw digits on their own
 
 
 def _add_train_args(p: argparse.ArgumentParser) -> None:
@@ -37,7 +37,8 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rotation", type=float, help="random rotation in degrees, applied per batch")
     p.add_argument("--conditional", action="store_true", help="gan: a conditional GAN (G and D see the label)")
     p.add_argument("--clusters", type=int,
-                   help="gan: k-means groups of look-alike digits shown to G and D (default 300)")
+                   help="gan: k-means groups of look-alike digits shown to G and D (default 300; 0: the DCGAN's "
+                        "own pair with the weight average alone)")
     p.add_argument("--cluster-embedding", choices=["centroid", "table"],
                    help="gan with clusters: a network of each cluster's centroid (default) or a learned vector each")
     p.add_argument("--mismatch", type=float, help="gan with --clusters or --conditional: weight of 'wrong label = fake'")

@@ -1,4 +1,4 @@
-"""Every generative model of the kit measured by one evaluation (notebook 06).
+"""Every generative model of the kit measured by one evaluation (notebooks 06 and 07).
 
 The same classifier, the same real test digits, the same number of samples and the same figures for
 each model: recognised rate, class balance, Fréchet distance on classifier features with its real-data
@@ -45,13 +45,27 @@ def training_seconds(name: str, manifest: dict) -> float:
     return seconds
 
 
+def generator_updates(name: str, manifest: dict) -> float:
+    """How many updates the model's generator got: the budget a fair comparison holds equal (NaN for a
+    model that is not a GAN's generator). WGAN-GP updates G once every ``n_critic`` batches."""
+    cfg = manifest["models"].get(name, {}).get("train_config") or {}
+    if "g_channels" not in cfg:  # not a GAN (the decoder, the predictor)
+        return math.nan
+    steps = (cfg.get("train_size") or 60_000) // cfg["batch_size"]
+    if cfg.get("max_steps_per_epoch"):
+        steps = min(steps, cfg["max_steps_per_epoch"])
+    per_update = cfg.get("n_critic", 1) if cfg.get("loss") == "wgan-gp" else 1
+    return cfg["epochs"] * steps // per_update
+
+
 def compare(names=None, n: int = 10_000, seed: int = 1, device="cpu", models_dir=MODELS_DIR,
-            real_test=None, real_train=None) -> list[dict]:
-    """One row of figures per model in ``names`` (default: every model of :data:`MODELS` in the manifest)."""
+            real_test=None, real_train=None, titles: dict | None = None) -> list[dict]:
+    """One row of figures per model in ``names`` (default: every model of :data:`MODELS` in the manifest),
+    titled by ``titles`` (default: :data:`MODELS`'; the ladder passes ``registry.LADDER``)."""
     from .data import load_mnist
 
     manifest = read_manifest(models_dir / "manifest.json")
-    titles = dict(MODELS)
+    titles = {**dict(MODELS), **(titles or {})}
     names = [m for m, _ in MODELS if m in manifest["models"]] if names is None else list(names)
     C = load_pretrained("classifier", device, models_dir)
     real_test = load_mnist("test")[0][:n] if real_test is None else real_test
@@ -64,44 +78,83 @@ def compare(names=None, n: int = 10_000, seed: int = 1, device="cpu", models_dir
         m = ev.evaluate_images(C, images, real_test, real_test_features=f_test)
         row = {"model": name, "title": titles.get(name, name), **m, "frechet_floor": floor,
                "frechet_ratio": m["frechet_distance"] / max(floor, 1e-12),
-               "label_accuracy": math.nan, "training_seconds": training_seconds(name, manifest)}
+               "label_accuracy": math.nan, "training_seconds": training_seconds(name, manifest),
+               "generator_updates": generator_updates(name, manifest)}
         if labels is not None:
             row["label_accuracy"] = ev.label_accuracy(C, images, labels)["label_accuracy"]
         rows.append(row)
     return rows
 
 
+def budgets(names, models_dir=MODELS_DIR) -> str:
+    """What each model was given, from the manifest, as a Markdown table: generator updates, training
+    minutes, and the parameters of its generator and of its discriminator or critic."""
+    from .registry import PRETRAINED_PARTNER
+
+    models = read_manifest(models_dir / "manifest.json")["models"]
+    lines = ["| model | G updates | training (min) | G parameters | D parameters |", "|---|---|---|---|---|"]
+    for name in names:
+        partner = models.get(PRETRAINED_PARTNER.get(name, ""), {})
+        updates = generator_updates(name, {"models": models})
+        lines.append(f"| {name} | {'–' if math.isnan(updates) else f'{updates:,.0f}'} | "
+                     f"{models[name].get('training_seconds', math.nan) / 60:.1f} | {models[name]['parameters']:,} | "
+                     f"{format(partner['parameters'], ',') if partner else '–'} |")
+    return "\n".join(lines)
+
+
+def steps(rows: list[dict], base: dict) -> str:
+    """For each row whose model builds on another's (``base``: name -> the name it changes), what the change
+    did: recognised rate in points and the Fréchet ratio as a factor (below 1: closer to real digits)."""
+    by_name = {r["model"]: r for r in rows}
+    lines = []
+    for r in rows:
+        b = by_name.get(base.get(r["model"], ""))
+        if b is not None:
+            lines.append(f"{r['title']} vs {b['title']}: recognised {100 * (r['recognised_rate'] - b['recognised_rate']):+.1f} "
+                         f"points, Fréchet ratio x{r['frechet_ratio'] / b['frechet_ratio']:.2f}, rarest digit "
+                         f"{b['min_class_fraction']:.1%} -> {r['min_class_fraction']:.1%}")
+    return "\n".join(lines)
+
+
 def table(rows: list[dict]) -> str:
-    """The rows as a Markdown table (what notebook 06 prints and the README quotes)."""
+    """The rows as a Markdown table (what notebooks 06 and 07 print), with each model's training budget."""
     head = ("| model | recognised | digits min–max | KL to uniform | Fréchet (× floor) | label accuracy "
-            "| training (min) |\n|---|---|---|---|---|---|---|")
+            "| G updates | training (min) |\n|---|---|---|---|---|---|---|---|")
     lines = [head]
     for r in rows:
         acc = "–" if math.isnan(r["label_accuracy"]) else f"{r['label_accuracy']:.2%}"
+        updates = r.get("generator_updates", math.nan)
+        updates = "–" if math.isnan(updates) else f"{updates:,.0f}"
         lines.append(f"| {r['title']} | {r['recognised_rate']:.1%} | {r['min_class_fraction']:.1%}–"
                      f"{r['max_class_fraction']:.1%} | {r['kl_to_uniform']:.3f} | {r['frechet_distance']:.2f} "
-                     f"({r['frechet_ratio']:.1f}×) | {acc} | {r['training_seconds'] / 60:.1f} |")
+                     f"({r['frechet_ratio']:.1f}×) | {acc} | {updates} | {r['training_seconds'] / 60:.1f} |")
     lines.append(f"\n{rows[0]['n']:,} samples per model; Fréchet floor (real training vs real test digits) = "
                  f"{rows[0]['frechet_floor']:.3f}." if rows else "")
     return "\n".join(lines)
 
 
 def plot_comparison(rows: list[dict]):
-    """Three panels, one bar per model: recognised rate, Fréchet distance / floor, training minutes."""
+    """Three panels, one horizontal bar per model (names on the left, never overlapping): recognised rate,
+    Fréchet distance / floor on a log axis (the models span two orders of magnitude), training minutes."""
     import matplotlib.pyplot as plt
 
-    names = [r["title"].replace(", ", ",\n").replace(" + ", " +\n") for r in rows]
-    panels = (("recognised rate (top p >= 0.9)", [r["recognised_rate"] for r in rows], (0, 1)),
-              ("Fréchet distance / real floor (lower is better)", [r["frechet_ratio"] for r in rows], None),
-              ("training minutes on this machine", [r["training_seconds"] / 60 for r in rows], None))
-    fig, axes = plt.subplots(1, 3, figsize=(15, 3.8))
-    for ax, (title, values, ylim) in zip(axes, panels):
-        ax.bar(range(len(values)), values, color=[f"C{i}" for i in range(len(values))])
-        ax.set_xticks(range(len(values)), names, fontsize=7)
+    names = [r["title"] for r in rows]
+    panels = (("recognised rate (top p >= 0.9)", [r["recognised_rate"] for r in rows], False),
+              ("Fréchet distance / real floor (log; lower is better)", [r["frechet_ratio"] for r in rows], True),
+              ("training minutes on this machine", [r["training_seconds"] / 60 for r in rows], False))
+    fig, axes = plt.subplots(1, 3, figsize=(15, 0.45 * len(rows) + 1.4), sharey=True)
+    y = list(range(len(rows)))
+    for ax, (title, values, log) in zip(axes, panels):
+        ax.barh(y, values, color=[f"C{i}" for i in y])
         ax.set_title(title, fontsize=10)
-        if ylim:
-            ax.set_ylim(*ylim)
+        if log:
+            ax.set_xscale("log")
+            ax.axvline(1, color="gray", ls="--", lw=1)  # the floor: two sets of real digits
+        else:
+            ax.set_xlim(0, max(1.0, max(values)) * 1.18 if not title.startswith("recognised") else 1.12)
         for i, v in enumerate(values):
-            ax.annotate(f"{v:.2f}" if v < 10 else f"{v:.0f}", (i, v), ha="center", va="bottom", fontsize=8)
+            ax.annotate(f" {v:.2f}" if v < 10 else f" {v:.0f}", (v, i), va="center", fontsize=8)
+    axes[0].set_yticks(y, names, fontsize=9)
+    axes[0].invert_yaxis()  # the table's order, top to bottom
     fig.tight_layout()
     return fig

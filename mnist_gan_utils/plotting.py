@@ -163,16 +163,24 @@ def show_predictions(images: torch.Tensor, probs: torch.Tensor, nrow: int = 10, 
     return show_grid(images, nrow=nrow, titles=titles, title_colors=colors, title=title)
 
 
-def plot_score_histograms(scores: dict, title="Discriminator: probability 'real'"):
-    """Overlaid histograms, e.g. ``{'real test digits': s_real, 'generated': s_fake}``."""
+def plot_histograms(values: dict, xlabel: str, title: str = "", value_range=None, bins: int = 40):
+    """Overlaid histograms of named sets of numbers, e.g. ``{'real': a, 'generated': b}``, each with its
+    median marked: the figure for "do these two sets differ?"."""
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 3))
-    for name, s in scores.items():
-        ax.hist(np.asarray(s), bins=40, range=(0, 1), alpha=0.6, label=name)
-    ax.set_xlabel("D(x)"), ax.set_ylabel("count"), ax.set_title(title), ax.legend()
+    for i, (name, v) in enumerate(values.items()):
+        v = np.asarray(v, dtype=float)
+        ax.hist(v, bins=bins, range=value_range, alpha=0.6, label=f"{name} (median {np.median(v):.2f})", color=f"C{i}")
+        ax.axvline(np.median(v), color=f"C{i}", ls="--", lw=1)
+    ax.set_xlabel(xlabel), ax.set_ylabel("count"), ax.set_title(title), ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def plot_score_histograms(scores: dict, title="Discriminator: probability 'real'"):
+    """Overlaid histograms of D's scores, e.g. ``{'real test digits': s_real, 'generated': s_fake}``."""
+    return plot_histograms(scores, "D(x)", title, value_range=(0, 1))
 
 
 def plot_bars(values, labels=None, ylabel="", title="", ylim=None, reference=None):
@@ -187,6 +195,22 @@ def plot_bars(values, labels=None, ylabel="", title="", ylim=None, reference=Non
     if ylim:
         ax.set_ylim(*ylim)
     ax.set_ylabel(ylabel), ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_per_digit(series: dict, ylabel: str, title: str = "", reference: float | None = None, ax=None):
+    """One line per named series of ten per-digit values (``{"kit classifier": [...], ...}``), the y axis
+    fitted to the values so that differences of a point show; ``reference`` adds a dashed line."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3)) if ax is None else (ax.figure, ax)
+    for i, (name, values) in enumerate(series.items()):
+        ax.plot(range(10), np.asarray(values, dtype=float), "o-", color=f"C{i}", label=name)
+    if reference is not None:
+        ax.axhline(reference, color="gray", ls="--", lw=1)
+    ax.set_xticks(range(10)), ax.set_xlabel("digit asked for"), ax.set_ylabel(ylabel), ax.set_title(title)
+    ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
 

@@ -26,22 +26,28 @@ from .training.gan import GANConfig, train_gan
 from .training.predictor import PredictorConfig, train_predictor
 from .training.vae import VAEConfig, train_vae
 
-ORDER = ("classifier", "decoder", "generator", "latent_code_predictor", "self_conditioned_generator",
-         "conditional_generator", "wgan_gp_generator")
-# The DCGAN of notebook 02, trained longer: notebook 02's defaults are these settings with 3 epochs
-DCGAN_RECIPE = dict(epochs=12)
+ORDER = ("classifier", "mlp_classifier", "decoder", "generator", "latent_code_predictor", "generator_3_epochs",
+         "averaged_generator", "self_conditioned_generator", "conditional_generator", "wgan_gp_generator")
+# The DCGAN of notebook 02: trained longer (generator.pth), and as notebook 02 trains it (3 epochs, the
+# ladder's first rung in notebook 06: every rung gets its 2,811 generator updates)
+DCGAN_FAMILY = {"generator": dict(epochs=12), "generator_3_epochs": dict(epochs=3)}
+DCGAN_RECIPE = DCGAN_FAMILY["generator"]
 # The add-ons: generator -> the recipe's changes to GANConfig() (its discriminator or critic, saved with it,
 # is registry.PRETRAINED_PARTNER's). What each recipe's settings were chosen against is in docs/experiments/.
 GAN_FAMILY = {
+    # the DCGAN's own pair and steps, with G's weight average (and the loop's learning-rate decay) added
+    "averaged_generator": dict(clusters=0, d_channels=64),
     # GANConfig() as it is: self-conditioned on 300 k-means clusters seen through a network of their centroids
     "self_conditioned_generator": dict(),
     # the label joined to G's noise and D's image (and projected on D's features), a matching-aware D
     "conditional_generator": dict(conditional=True, mismatch=0.5, epochs=3),
     # the plain DCGAN's G against a critic without BatchNorm (the gradient penalty is per example),
-    # Adam(1e-4, betas=(0, 0.9)) and 5 critic updates per generator update, as Gulrajani et al.
-    "wgan_gp_generator": dict(loss="wgan-gp", lr=1e-4, betas=(0.0, 0.9), n_critic=5, epochs=6, batch_size=128,
-                              ema_power=8.0),
+    # Adam(1e-4, betas=(0, 0.9)) and 5 critic updates per generator update, as Gulrajani et al.; 15 epochs
+    # give G the ladder's 2,811 updates (5 batches of 64 per update)
+    "wgan_gp_generator": dict(loss="wgan-gp", lr=1e-4, betas=(0.0, 0.9), n_critic=5, epochs=15),
 }
+# The judges: the kit's CNN, and a second classifier of another kind for figures the first was trained against
+CLASSIFIERS = {"classifier": dict(), "mlp_classifier": dict(architecture="mlp", epochs=4, rotation=0.0, dropout=0.2)}
 COMPANIONS = {critic: gen for gen, critic in PRETRAINED_PARTNER.items()}
 EVAL_SAMPLES = 10_000
 TARGETS = {
@@ -120,8 +126,9 @@ def pretrain(names=ORDER, models_dir=MODELS_DIR, seed: int = 0, device=None, res
 
     for name in names:
         t0 = time.time()
-        if name == "classifier":
-            cfg = ClassifierConfig(run_dir=str(runs / name), **common, **(dict(small, epochs=1) if quick else {}))
+        if name in CLASSIFIERS:
+            cfg = ClassifierConfig(run_dir=str(runs / name), **common,
+                                   **{**CLASSIFIERS[name], **(dict(small, epochs=1) if quick else {})})
             model = train_classifier(cfg).classifier
             seconds = time.time() - t0
             save(name, model, seconds, cfg, {"test_accuracy": ev.accuracy(model, x_test, y_test),
@@ -133,13 +140,15 @@ def pretrain(names=ORDER, models_dir=MODELS_DIR, seed: int = 0, device=None, res
             seconds = time.time() - t0
             save(name, model, seconds, cfg,
                  ev.evaluate_generator(model, classifier(), n_eval, seed + 1, x_test_eval, x_train))
-        elif name == "generator":
-            cfg = DCGANConfig(run_dir=str(runs / "dcgan"), **common, **{**DCGAN_RECIPE, **(dict(small, epochs=1) if quick else {})})
+        elif name in DCGAN_FAMILY:
+            run_name = "dcgan" if name == "generator" else name
+            cfg = DCGANConfig(run_dir=str(runs / run_name), **common,
+                              **{**DCGAN_FAMILY[name], **(dict(small, epochs=1) if quick else {})})
             result = train_dcgan(cfg)
             seconds = time.time() - t0
             save(name, result.generator, seconds, cfg,
                  ev.evaluate_generator(result.generator, classifier(), n_eval, seed + 1, x_test_eval, x_train))
-            save("discriminator", result.discriminator, seconds, cfg,
+            save(PRETRAINED_PARTNER[name], result.discriminator, seconds, cfg,
                  discriminator_metrics(result, cfg, x_test_eval, y_test[:n_eval], n_eval, seed + 2))
         elif name in GAN_FAMILY:
             critic, recipe = PRETRAINED_PARTNER[name], GAN_FAMILY[name]
@@ -175,6 +184,37 @@ def pretrain(names=ORDER, models_dir=MODELS_DIR, seed: int = 0, device=None, res
     manifest["rebuild_seconds_estimate"] = rebuild_estimate(manifest)
     write_manifest(manifest, manifest_path)
     return manifest
+
+
+def train_generator(name: str, **overrides):
+    """Train the GAN generator ``name`` of ``models/`` with its own recipe (``DCGAN_FAMILY`` or ``GAN_FAMILY``)
+    in a run folder of its settings, ``overrides`` changing any of them (``max_steps_per_epoch=3`` for a
+    quick look); returns the loop's result. Notebook 06 retrains a rung of its ladder with it."""
+    if name in DCGAN_FAMILY:
+        return train_dcgan(DCGANConfig(**{**DCGAN_FAMILY[name], **overrides}))
+    if name in GAN_FAMILY:
+        return train_gan(GANConfig(**{**GAN_FAMILY[name], **overrides}))
+    raise ValueError(f"{name!r} is not a GAN generator of the kit; choose from {sorted({**DCGAN_FAMILY, **GAN_FAMILY})}")
+
+
+def costs_table(manifest: dict | None = None) -> str:
+    """What rebuilding each model of ``models/`` costs, from the manifest, as the Markdown table that
+    docs/teaching.md quotes (a test keeps the two in step): training and evaluation minutes on the machine
+    that built it, and the command that rebuilds it."""
+    manifest = read_manifest(MODELS_DIR / "manifest.json") if manifest is None else manifest
+    models = manifest["models"]
+    lines = ["| model | trained with it | training (min) | evaluation (min) | rebuild it with |", "|---|---|---|---|---|"]
+    for name in ORDER:
+        if name not in models:
+            continue
+        entry, partner = models[name], PRETRAINED_PARTNER.get(name)
+        evaluation = max(entry.get("evaluation_seconds", 0), models.get(partner, {}).get("evaluation_seconds", 0))
+        lines.append(f"| `{name}` | {f'`{partner}`' if partner else '–'} | {entry.get('training_seconds', 0) / 60:.1f} | "
+                     f"{evaluation / 60:.1f} | `python -m mnist_gan_utils pretrain --model {name}` |")
+    lines.append(f"\nAll of them: `python -m mnist_gan_utils pretrain --all`, about "
+                 f"{rebuild_estimate(manifest) / 60:.0f} minutes on {models['classifier'].get('machine', 'this machine')} "
+                 f"(the sum of the rows).")
+    return "\n".join(lines)
 
 
 def rebuild_estimate(manifest: dict) -> float:

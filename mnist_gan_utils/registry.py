@@ -9,6 +9,11 @@ PRETRAINED = {
     "decoder": ("Decoder", ("latent_dim", "hidden", "components")),
     "generator": ("Generator", ("noise_dim", "channels")),
     "discriminator": ("Discriminator", ("channels",)),
+    "generator_3_epochs": ("Generator", ("noise_dim", "channels")),
+    "discriminator_3_epochs": ("Discriminator", ("channels",)),
+    "averaged_generator": ("Generator", ("noise_dim", "channels")),
+    "averaged_discriminator": ("Discriminator", ("channels",)),
+    "mlp_classifier": ("MLPClassifier", ("hidden",)),
     "latent_code_predictor": ("LatentCodePredictor", ("noise_dim", "eps_dim", "hidden", "clusters")),
     "self_conditioned_generator": ("SelfConditionedGenerator",
                                    ("noise_dim", "channels", "deep", "clusters", "embed_dim", "cluster_embedding")),
@@ -20,9 +25,10 @@ PRETRAINED = {
     "wgan_gp_critic": ("Critic", ("channels",)),
 }
 # each GAN generator's discriminator or critic, trained and saved with it
-PRETRAINED_PARTNER = {"generator": "discriminator", "self_conditioned_generator": "self_conditioned_discriminator",
+PRETRAINED_PARTNER = {"generator": "discriminator", "generator_3_epochs": "discriminator_3_epochs",
+                      "averaged_generator": "averaged_discriminator", "self_conditioned_generator": "self_conditioned_discriminator",
                       "conditional_generator": "conditional_discriminator", "wgan_gp_generator": "wgan_gp_critic"}
-# the models that draw digits, in the order of the comparison (notebook 06), with what each is
+# the models that draw digits, in the order of the comparison (notebook 07), with what each is
 GENERATORS = {
     "generator": "DCGAN (notebook 02)",
     "self_conditioned_generator": "self-conditioned DCGAN",
@@ -31,6 +37,18 @@ GENERATORS = {
     "latent_code_predictor": "latent code predictor + DCGAN",
     "decoder": "VAE decoder",
 }
+
+# the ladder of notebook 06: each rung changes one thing of the rung it builds on (LADDER_BASE), and all
+# are given the same 2,811 generator updates (3 epochs of batches of 64); name -> what the rung is
+LADDER = {
+    "generator_3_epochs": "0 · DCGAN (notebook 02's run)",
+    "averaged_generator": "1 · + weight average",
+    "self_conditioned_generator": "2 · + self-conditioning",
+    "conditional_generator": "3 · labels, not clusters (cGAN)",
+    "wgan_gp_generator": "4 · rung 1 with WGAN-GP",
+}
+LADDER_BASE = {"averaged_generator": "generator_3_epochs", "self_conditioned_generator": "averaged_generator",
+               "conditional_generator": "self_conditioned_generator", "wgan_gp_generator": "averaged_generator"}
 
 
 def file_name(name: str) -> str:

@@ -3,6 +3,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from mnist_gan_utils.paths import REPO_ROOT
 
 
@@ -64,3 +66,37 @@ def test_rebuild_estimate_counts_each_model_once_and_the_companions_evaluation()
               "generator": {"training_seconds": 100.0, "evaluation_seconds": 5.0},
               "discriminator": {"training_seconds": 100.0, "evaluation_seconds": 8.0}}
     assert rebuild_estimate({"models": models}) == 10.0 + 1.0 + 100.0 + 8.0
+
+
+def test_every_ladder_rung_has_a_recipe_and_a_bad_name_is_named():
+    from mnist_gan_utils.pretrain import DCGAN_FAMILY, GAN_FAMILY, train_generator
+    from mnist_gan_utils.registry import LADDER, LADDER_BASE, PRETRAINED, PRETRAINED_PARTNER
+    assert set(LADDER) <= set(DCGAN_FAMILY) | set(GAN_FAMILY) and set(LADDER) <= set(PRETRAINED_PARTNER)
+    assert set(LADDER_BASE) <= set(LADDER) and set(LADDER_BASE.values()) <= set(LADDER)
+    assert set(PRETRAINED_PARTNER.values()) <= set(PRETRAINED)
+    with pytest.raises(ValueError, match="not a GAN generator"):
+        train_generator("decoder")
+
+
+def test_the_ladder_gives_every_rung_the_same_generator_updates():
+    from mnist_gan_utils.comparison import generator_updates
+    from mnist_gan_utils.pretrain import DCGAN_FAMILY, GAN_FAMILY
+    from mnist_gan_utils.registry import LADDER
+    from mnist_gan_utils.training import DCGANConfig, GANConfig
+    manifest = {"models": {}}
+    for name in LADDER:
+        cfg = DCGANConfig(**DCGAN_FAMILY[name]) if name in DCGAN_FAMILY else GANConfig(**GAN_FAMILY[name])
+        manifest["models"][name] = {"train_config": cfg.to_dict()}
+    assert {generator_updates(name, manifest) for name in LADDER} == {3 * (60_000 // 64)}
+
+
+def test_the_teachers_guide_quotes_the_manifests_rebuild_costs():
+    from mnist_gan_utils.paths import REPO_ROOT
+    from mnist_gan_utils.pretrain import costs_table
+    assert costs_table() in (REPO_ROOT / "docs" / "teaching.md").read_text(), \
+        "docs/teaching.md's table differs from the manifest: paste pretrain.costs_table()'s output"
+
+
+def test_the_readme_stays_a_guide():
+    from mnist_gan_utils.paths import README_PATH
+    assert len(README_PATH.read_text().splitlines()) <= 200

@@ -85,3 +85,32 @@ def test_conditional_sampling_interpolation_and_animation(tmp_path):
     assert s.shape == (25,) and ((s >= 0) & (s <= 1)).all()   # probabilities (an untrained D may saturate)
     with pytest.raises(ValueError, match="labels="):
         ev.discriminator_scores(D, x)
+
+
+def test_proportion_interval_is_wilsons_and_names_bad_counts():
+    low, high = ev.proportion_interval(5, 100)
+    assert low == pytest.approx(0.0215, abs=1e-3) and high == pytest.approx(0.1118, abs=1e-3)
+    assert ev.proportion_interval(0, 100)[0] == 0.0 and ev.proportion_interval(100, 100)[1] == pytest.approx(1.0)
+    narrow = ev.proportion_interval(500, 10_000)
+    assert narrow[1] - narrow[0] < (high - low) / 5                     # ~ 1/sqrt(n): 10x the digits
+    assert ev.share_with_interval(5, 100) == "5.0% of 100 (95% interval 2.2%-11.2%)"
+    with pytest.raises(ValueError, match="successes"):
+        ev.proportion_interval(101, 100)
+    with pytest.raises(ValueError, match="n must be"):
+        ev.proportion_interval(0, 0)
+
+
+def test_s0_s1_counts_match_its_rates(mnist_test):
+    C = Classifier(channels=4, feature_dim=8)
+    x, y = mnist_test
+    s = ev.s0_s1(C, x[:40].unsqueeze(1) / 255, y[:40], torch.rand(30, 1, 28, 28))
+    assert s["S0_errors"] == round(s["S0_error"] * 40) and s["S1_errors"] == round(s["S1_error"] * 30)
+
+
+def test_the_second_judge_is_another_kind_of_network_and_checks_its_input():
+    from mnist_gan_utils.models import MLPClassifier
+    C2 = MLPClassifier(hidden=16)
+    assert C2(torch.rand(3, 1, 28, 28)).shape == (3, 10)
+    assert not any(isinstance(m, torch.nn.Conv2d) for m in C2.modules())
+    with pytest.raises(ValueError, match="MLPClassifier input"):
+        C2(torch.rand(3, 28, 28))

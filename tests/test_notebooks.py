@@ -17,7 +17,9 @@ SMALL = {
     "04_classifier_evaluation.ipynb": dict(N_EVAL=1000, N_PANEL=20),
     "05_latent_code_predictor.ipynb": dict(TRAIN=True, EPOCHS=1, MAX_STEPS_PER_EPOCH=3, CANDIDATES=2000,
                                            N_ACCURACY=20),
-    "06_comparison.ipynb": dict(N_SAMPLES=500, FRAMES=3),
+    "06_improving_a_gan.ipynb": dict(N_SAMPLES=500, RETRAIN="averaged_generator", MAX_STEPS_PER_EPOCH=3,
+                                     TRAIN_SIZE=1000),
+    "07_comparison.ipynb": dict(N_SAMPLES=500, FRAMES=3),
 }
 
 
@@ -26,7 +28,7 @@ def _cells(path):
 
 
 def test_the_series_is_complete():
-    assert [p.name[:2] for p in NOTEBOOKS] == ["01", "02", "03", "04", "05", "06"]
+    assert [p.name[:2] for p in NOTEBOOKS] == ["01", "02", "03", "04", "05", "06", "07"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -137,3 +139,58 @@ def test_a_student_edits_the_learning_rate_and_runs_notebook_02_again(tmp_path, 
     for run in runs:
         assert (run / "checkpoint.pt").exists() and (run / "epoch_001.png").exists() and (run / "training.gif").exists()
     assert "your run:" in said[0] and "models/generator.pth:" in said[0]
+
+
+# A figure the prose quotes with a decimal ("95.1%", "53.8×") is a measurement: it must be printed by a cell
+# of the same notebook or be one of the manifest's figures. Round numbers ("10%", "2×5") are not checked.
+MEASURED_FIGURE = re.compile(r"(?<![\d.])(\d{1,4}\.\d{1,2})\s?(%|×)")
+
+
+def _manifest_figures(manifest: dict) -> set[str]:
+    figures = set()
+    for entry in manifest["models"].values():
+        values = [*entry.get("metrics", {}).values(), entry.get("training_seconds")]
+        for v in values:
+            for x in (v if isinstance(v, list) else [v]):
+                if isinstance(x, (int, float)) and not isinstance(x, bool):
+                    figures |= {f"{100 * x:.1f}%", f"{100 * x:.2f}%", f"{x:.1f}×", f"{x:.2f}×"}
+    return figures
+
+
+def unbacked_figures(cells: list[dict], manifest: dict) -> list[str]:
+    """The measured-looking figures of ``cells``' markdown that no output of theirs prints and the
+    manifest does not hold."""
+    printed = " ".join(text for c in cells for _, text in _text_outputs(c))
+    printed_figures = {f"{m.group(1)}{m.group(2)}" for m in MEASURED_FIGURE.finditer(printed)}
+    known = printed_figures | _manifest_figures(manifest)
+    quoted = [f"{m.group(1)}{m.group(2)}" for c in cells if c["cell_type"] == "markdown"
+              for m in MEASURED_FIGURE.finditer("".join(c["source"]))]
+    return [q for q in quoted if q not in known]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_prose_quotes_only_figures_a_cell_prints_or_the_manifest_holds(path):
+    from mnist_gan_utils.checkpoints import read_manifest
+    assert not unbacked_figures(_cells(path), read_manifest()), \
+        f"{path.name} quotes figures no cell prints and the manifest does not hold"
+
+
+def test_the_figure_check_catches_a_stale_figure():
+    manifest = {"models": {"generator": {"metrics": {"recognised_rate": 0.69}, "training_seconds": 929.0}}}
+    printed = {"cell_type": "code", "source": [], "outputs": [{"output_type": "stream", "name": "stdout",
+                                                                "text": ["recognised 71.3%, 12.5× the floor\n"]}]}
+    prose = {"cell_type": "markdown", "source": ["It draws 71.3% (12.5×) today; the manifest says 69.0%, "
+                                                  "an old run said 86.0% and 2×5 is a grid of 10%."]}
+    assert unbacked_figures([printed, prose], manifest) == ["86.0%"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_lesson_says_what_you_learn_and_ends_with_questions(path):
+    cells = _cells(path)
+    first, last = "".join(cells[0]["source"]), "".join(cells[-1]["source"])
+    assert "What you will learn" in first and re.search(r"\d+ (seconds|minutes?)", first), \
+        "the first cell says what the lesson teaches and how long it takes"
+    questions, _, answers = last.partition("## Questions")[2].partition("<details>")
+    assert 2 <= len(re.findall(r"^\d\. ", questions, re.M)) <= 4, "2 to 4 questions at the end"
+    assert "</details>" in answers and len(re.findall(r"^\d\. ", answers, re.M)) == \
+        len(re.findall(r"^\d\. ", questions, re.M)), "each question's answer, folded in <details>"

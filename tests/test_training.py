@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from mnist_gan_utils.paths import MODELS_DIR
+from mnist_gan_utils.checkpoints import load_checkpoint
 from mnist_gan_utils.training import (ClassifierConfig, GANConfig, TrainingDivergedError, VAEConfig, pick_device,
                                       train_classifier, train_gan, train_vae)
 
@@ -352,9 +353,18 @@ def test_starting_from_a_generator_of_another_width_says_which_setting_to_change
                 data=small_data)  # the right width starts from it
 
 
-def test_the_plain_dcgan_is_train_dcgans_and_gan_config_says_so():
-    with pytest.raises(ValueError, match="train_dcgan"):
-        GANConfig(clusters=0)
+def test_the_add_on_loop_with_no_add_on_trains_the_dcgans_own_pair_with_the_average(tmp_path, small_data):
+    """Notebook 06's rung 1: the DCGAN's Generator and Discriminator, the weight average, and (unless
+    lr_decay=False) learning rates that fall linearly to 0."""
+    from mnist_gan_utils.models import Discriminator, Generator
+    tiny = dict(batch_size=32, max_steps_per_epoch=4, train_size=256, g_channels=8, d_channels=8, grid_size=16,
+                monitor_classes=False, progress=False, bn_recalibration=2)
+    r = train_gan(GANConfig(epochs=1, clusters=0, run_dir=str(tmp_path / "a"), **tiny), data=small_data)
+    assert type(r.generator) is Generator and type(r.discriminator) is Discriminator
+    ckpt = load_checkpoint(r.run_dir / "checkpoint.pt")
+    assert ckpt["schedulers"]["G"]["_last_lr"][0] == 0.0                       # decayed to 0 over the run
+    r = train_gan(GANConfig(epochs=1, clusters=0, lr_decay=False, run_dir=str(tmp_path / "b"), **tiny), data=small_data)
+    assert load_checkpoint(r.run_dir / "checkpoint.pt")["schedulers"]["G"]["_last_lr"][0] == pytest.approx(2e-4)
 
 
 def test_an_epoch_leaves_one_summary_line_and_no_bar_when_quiet(capsys, monkeypatch):
@@ -397,3 +407,12 @@ def test_init_from_loads_the_named_generator_and_its_partner(tmp_path):
     for a, b in zip(list(G.state_dict().values()) + list(C.state_dict().values()),
                     list(G2.state_dict().values()) + list(C2.state_dict().values())):
         assert torch.equal(a, b)
+
+
+def test_the_second_classifier_trains_and_architecture_is_checked(tmp_path, mnist_train):
+    from mnist_gan_utils.models import MLPClassifier
+    r = train_classifier(ClassifierConfig(architecture="mlp", epochs=1, max_steps_per_epoch=30, rotation=0.0,
+                                          run_dir=str(tmp_path), progress=False), data=mnist_train)
+    assert isinstance(r.classifier, MLPClassifier) and r.history["train_accuracy"][-1] > 0.5
+    with pytest.raises(ValueError, match="architecture"):
+        ClassifierConfig(architecture="resnet")

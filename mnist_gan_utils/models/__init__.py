@@ -8,7 +8,7 @@ Image conventions (one per model, stated once here):
   * ``Classifier`` takes [0, 1] images (the pixel scale) and returns 10 logits.
 :func:`mnist_gan_utils.evaluation.to_unit` maps any generator's output to [0, 1].
 """
-from .classifier import MNIST_MEAN, MNIST_STD, Classifier
+from .classifier import MNIST_MEAN, MNIST_STD, Classifier, MLPClassifier
 from .common import IMAGE_SHAPE, MAX_CLUSTERS, NUM_CLASSES
 from .conditional import ConditionalDiscriminator, ConditionalGenerator
 from .dcgan import Discriminator, Generator
@@ -20,5 +20,5 @@ from .wgan_gp import Critic
 
 __all__ = ["CLUSTER_EMBEDDINGS", "CentroidEmbedding", "Classifier", "ConditionalDiscriminator", "ConditionalGenerator",
            "Critic", "Decoder", "Discriminator", "Encoder", "Generator", "IMAGE_SHAPE", "LatentCodePredictor",
-           "MAX_CLUSTERS", "MNIST_MEAN", "MNIST_STD", "NUM_CLASSES", "SelfConditionedDiscriminator",
+           "MAX_CLUSTERS", "MLPClassifier", "MNIST_MEAN", "MNIST_STD", "NUM_CLASSES", "SelfConditionedDiscriminator",
            "SelfConditionedGenerator", "VAE", "check_cluster_embedding"]

@@ -1,4 +1,5 @@
-"""The kit's judge: a CNN digit classifier whose penultimate features also serve the Fréchet distance."""
+"""The kit's judges: a CNN digit classifier whose penultimate features also serve the Fréchet distance,
+and a second classifier of another kind (an MLP) for figures a model was trained against the first one for."""
 from __future__ import annotations
 
 import torch
@@ -39,3 +40,26 @@ class Classifier(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))
+
+
+class MLPClassifier(nn.Module):
+    """A second judge, of another kind: pixels ``(N, 1, 28, 28)`` in [0, 1] -> two hidden layers -> 10 logits.
+
+    Trained separately from :class:`Classifier` and never used to train a generator: a model tuned to
+    please the CNN (the latent code predictor is) is scored by this one too, so a figure that only the
+    CNN believes shows up as a gap between the two."""
+
+    def __init__(self, hidden: int = 512, dropout: float = 0.2):
+        super().__init__()
+        check_int("hidden", hidden)
+        self.hidden = hidden
+        self.net = nn.Sequential(
+            nn.Flatten(),                                                   # (N, 784)
+            nn.Linear(784, hidden), nn.ReLU(True), nn.Dropout(dropout),     # (N, hidden)
+            nn.Linear(hidden, hidden), nn.ReLU(True), nn.Dropout(dropout),  # (N, hidden)
+            nn.Linear(hidden, NUM_CLASSES),                                 # (N, 10) logits
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_input("MLPClassifier input x", x, IMAGE_SHAPE, "(N, 1, 28, 28)", self)
+        return self.net((x - MNIST_MEAN) / MNIST_STD)

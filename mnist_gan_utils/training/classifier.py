@@ -1,4 +1,5 @@
-"""The CNN classifier that judges generated digits: AdamW, a one-cycle schedule, light augmentation."""
+"""The classifiers that judge generated digits (the CNN, or the second judge, an MLP): AdamW, a one-cycle
+schedule, light augmentation."""
 from __future__ import annotations
 
 import dataclasses
@@ -8,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from ..data import MNISTBatches
-from ..models import Classifier
+from ..models import Classifier, MLPClassifier
 from .distributed import wrap
 from .engine import (BaseConfig, Run, check_positive_int, check_range, prepare, progress_bar)
 
@@ -17,6 +18,7 @@ from .engine import (BaseConfig, Run, check_positive_int, check_range, prepare, 
 class ClassifierConfig(BaseConfig):
     epochs: int = 6
     batch_size: int = 128
+    architecture: str = "cnn"       # 'cnn' (Classifier, the kit's judge) or 'mlp' (MLPClassifier, the second)
     lr: float = 3e-3                # peak of the one-cycle schedule
     weight_decay: float = 1e-4
     channels: int = 32
@@ -27,6 +29,8 @@ class ClassifierConfig(BaseConfig):
 
     def validate(self) -> None:
         super().validate()
+        if self.architecture not in ("cnn", "mlp"):
+            raise ValueError(f"architecture must be 'cnn' or 'mlp', got {self.architecture!r}")
         check_range("weight_decay", self.weight_decay, 0.0, 1.0)
         check_positive_int("channels", self.channels)
         check_positive_int("feature_dim", self.feature_dim)
@@ -37,19 +41,20 @@ class ClassifierConfig(BaseConfig):
 
 @dataclasses.dataclass
 class ClassifierResult:
-    classifier: Classifier
+    classifier: Classifier | MLPClassifier
     history: dict
     run_dir: Path
 
 
 def train_classifier(config: ClassifierConfig | None = None, data=None, **overrides) -> ClassifierResult:
-    """Train the CNN classifier on the MNIST training set (``data``: optional ``(images, labels)``)."""
+    """Train a classifier (the CNN, or ``architecture="mlp"``) on the MNIST training set (``data``: optional ``(images, labels)``)."""
     config, device, images, labels = prepare(ClassifierConfig, config, overrides, data)
     batches = MNISTBatches(images, labels, config.batch_size, rotation=config.rotation, value_range=(0, 1),
                            device=device, seed=config.seed)
     steps = min(len(batches), config.max_steps_per_epoch or len(batches))
 
-    model = Classifier(config.channels, config.feature_dim, config.dropout).to(device)
+    model = (Classifier(config.channels, config.feature_dim, config.dropout) if config.architecture == "cnn"
+             else MLPClassifier(dropout=config.dropout)).to(device)
     net = wrap(model, device)  # DistributedDataParallel under torchrun, else model itself
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=config.lr, total_steps=config.epochs * steps)

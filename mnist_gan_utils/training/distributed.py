@@ -11,6 +11,7 @@ checkpoint, the sample grids and the progress bar. Without ``torchrun`` every fu
 """
 from __future__ import annotations
 
+import atexit
 import os
 
 import torch
@@ -60,7 +61,20 @@ def setup(device: torch.device) -> torch.device:
         torch.cuda.set_device(device)
     if not d.is_initialized():
         d.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+        # a process that exits while another still uses the group can abort ("terminate called without an
+        # active exception") as gloo's threads are torn down: at exit, wait for all, then close the group
+        atexit.register(_close_group)
     return device
+
+
+def _close_group() -> None:
+    """At exit: wait for every process (rank 0 may still be writing its last checkpoint), then close."""
+    d = _dist()
+    if d is not None and d.is_initialized():
+        try:
+            d.barrier()
+        finally:
+            d.destroy_process_group()
 
 
 def shard(images: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -78,7 +92,11 @@ def wrap(module: nn.Module, device: torch.device) -> nn.Module:
     if world_size() <= 1:
         return module
     from torch.nn.parallel import DistributedDataParallel
-    return DistributedDataParallel(module, device_ids=[device.index] if device.type == "cuda" else None)
+    # broadcast_buffers=False: each process keeps the BatchNorm running statistics of its own shard (rank
+    # 0's are saved). DDP's default broadcasts them at every forward, a collective per call (D runs three
+    # per DCGAN step), and under gloo such runs aborted at random in 2-process tests
+    return DistributedDataParallel(module, device_ids=[device.index] if device.type == "cuda" else None,
+                                   broadcast_buffers=False)
 
 
 def unwrap(module: nn.Module) -> nn.Module:

@@ -4,7 +4,8 @@
   k-means without labels, a digit belongs to (:mod:`mnist_gan_utils.models.self_conditioned`);
 * the conditional GAN (``conditional=True``): G and D see the digit label;
 * the WGAN-GP objective (``loss='wgan-gp'``): a critic with a gradient penalty instead of BCE;
-* with each, G's weight average and its BatchNorm recalibration (:mod:`.averaging`).
+* with each, G's weight average and its BatchNorm recalibration (:mod:`.averaging`); with none of them
+  (``clusters=0``), the plain DCGAN's pair with the weight average alone (notebook 06's rung 1).
 What each is worth is measured in ``docs/experiments/``.
 """
 from __future__ import annotations
@@ -17,8 +18,8 @@ import torch
 import torch.nn.functional as F
 
 from ..data import MNISTBatches
-from ..models import (ConditionalDiscriminator, ConditionalGenerator, Critic, Generator, SelfConditionedDiscriminator,
-                      SelfConditionedGenerator, check_cluster_embedding)
+from ..models import (ConditionalDiscriminator, ConditionalGenerator, Critic, Discriminator, Generator,
+                      SelfConditionedDiscriminator, SelfConditionedGenerator, check_cluster_embedding)
 from ..registry import PRETRAINED_PARTNER
 from . import distributed
 from .averaging import averaged, recalibrate_bn, update_ema
@@ -33,7 +34,8 @@ class GANConfig(BaseConfig):
 
     epochs: int = 3
     batch_size: int = 64
-    lr: float = 2e-4               # both learning rates decay linearly to 0 over the run
+    lr: float = 2e-4
+    lr_decay: bool = True          # both learning rates fall linearly to 0 over the run
     betas: tuple = (0.5, 0.999)
     noise_dim: int = 64
     g_channels: int = 32
@@ -83,9 +85,6 @@ class GANConfig(BaseConfig):
             raise ValueError(f"clusters must be 0 or an integer in [2, 1000] (self-conditioned), got {self.clusters!r}")
         if self.loss not in ("bce", "wgan-gp"):
             raise ValueError(f"loss must be 'bce' or 'wgan-gp', got {self.loss!r}")
-        if self.loss == "bce" and not (self.conditional or self.clusters):
-            raise ValueError("the plain DCGAN trains with train_dcgan(DCGANConfig(...)) (mnist_gan_utils.training); "
-                             "train_gan is for its add-ons: clusters > 0, conditional=True or loss='wgan-gp'")
         if self.mismatch > 0 and not (self.conditional or self.clusters):
             raise ValueError("mismatch > 0 needs a D that sees labels: conditional=True or clusters > 0")
         if self.clusters and self.conditional:
@@ -103,7 +102,7 @@ def fixed_labels(config: GANConfig) -> torch.Tensor:
 
 def build_networks(config: GANConfig):
     """G and D as ``config`` describes them: conditional, self-conditioned, or the plain DCGAN's G with
-    WGAN-GP's critic."""
+    WGAN-GP's critic or with the DCGAN's own D (the weight average alone)."""
     if config.conditional:
         return (ConditionalGenerator(config.noise_dim, config.g_channels, True, config.embed_dim),
                 ConditionalDiscriminator(config.d_channels))
@@ -112,7 +111,9 @@ def build_networks(config: GANConfig):
                                          cluster_embedding=config.cluster_embedding),
                 SelfConditionedDiscriminator(config.d_channels, clusters=config.clusters,
                                              cluster_embedding=config.cluster_embedding))
-    return Generator(config.noise_dim, config.g_channels), Critic(config.d_channels)
+    if config.loss == "wgan-gp":
+        return Generator(config.noise_dim, config.g_channels), Critic(config.d_channels)
+    return Generator(config.noise_dim, config.g_channels), Discriminator(config.d_channels)  # the DCGAN's pair
 
 
 def self_condition(G: SelfConditionedGenerator, D: SelfConditionedDiscriminator, images: torch.Tensor,
@@ -128,7 +129,8 @@ def self_condition(G: SelfConditionedGenerator, D: SelfConditionedDiscriminator,
 def train_gan(config: GANConfig | None = None, data=None,
               on_epoch_end: Callable[[int, torch.Tensor, dict, torch.nn.Module], None] | None = None,
               **overrides) -> GANResult:
-    """Train a DCGAN add-on (self-conditioned, conditional or WGAN-GP) on MNIST; returns the averaged G.
+    """Train a DCGAN add-on (self-conditioned, conditional or WGAN-GP; with ``clusters=0`` and the BCE loss,
+    the plain DCGAN with the weight average alone) on MNIST; returns the averaged G.
 
     ``train_gan(GANConfig(conditional=True))`` or ``train_gan(conditional=True, epochs=5)``; ``data`` and
     ``on_epoch_end`` as for :func:`~.dcgan.train_dcgan`."""
@@ -139,7 +141,8 @@ def train_gan(config: GANConfig | None = None, data=None,
     if config.clusters:  # self-conditioning: D's "label" for a real digit is its k-means cluster
         labels = self_condition(G, D, images, config.seed)
     if config.init_from:
-        kind = "conditional" if config.conditional else "self_conditioned" if config.clusters else "wgan_gp"
+        kind = ("conditional" if config.conditional else "self_conditioned" if config.clusters
+                else "wgan_gp" if config.loss == "wgan-gp" else "averaged")
         init_from(G, D, config.init_from, (f"{kind}_generator", PRETRAINED_PARTNER[f"{kind}_generator"]))
         if config.clusters:  # the pretrained networks' clusters, not this run's fit (another seed, other data)
             from ..clusters import nearest_cluster
@@ -155,7 +158,7 @@ def train_gan(config: GANConfig | None = None, data=None,
     g_every = config.n_critic if config.loss == "wgan-gp" else 1   # batches per generator update
 
     def decay(updates):  # linear decay to 0 over the run, counted in each optimizer's own updates
-        return lambda i: max(0.0, 1.0 - i / max(1, updates))
+        return lambda i: max(0.0, 1.0 - i / max(1, updates)) if config.lr_decay else 1.0
     scheds = {"G": torch.optim.lr_scheduler.LambdaLR(opt_G, decay(total // g_every)),
               "D": torch.optim.lr_scheduler.LambdaLR(opt_D, decay(total))}
     run = Run("gan", config, {"G": G, "D": D, "G_ema": G_ema}, {"G": opt_G, "D": opt_D}, scheds)
