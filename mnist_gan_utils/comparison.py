@@ -48,6 +48,8 @@ def training_seconds(name: str, manifest: dict) -> float:
 def generator_updates(name: str, manifest: dict) -> float:
     """How many updates the model's generator got: the budget a fair comparison holds equal (NaN for a
     model that is not a GAN's generator). WGAN-GP updates G once every ``n_critic`` batches."""
+    if name == "latent_code_predictor":  # it draws through the generator: that generator's budget
+        name = "generator"
     cfg = manifest["models"].get(name, {}).get("train_config") or {}
     if "g_channels" not in cfg:  # not a GAN (the decoder, the predictor)
         return math.nan

@@ -16,8 +16,9 @@ URL_ENV = "MNIST_GAN_KIT_URL"  # where the setup cell fetches the kit from, inst
 COLAB_BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
 
 GPU_LINE = ("*GPU:* in Colab, **Runtime → Change runtime type → T4 GPU** before the first cell. Training then runs on "
-            "the GPU wherever `DEVICE` is `None` or `\"cuda\"` (02 by default; 04 and 05 with `TRAIN = True`); "
-            "loading the pretrained models and sampling need no GPU. GPU timings are not measured yet.")
+            "the GPU wherever `DEVICE` is `None` or `\"cuda\"`: 02 by default; in 04, 05 and 06 set `DEVICE = None` "
+            "with `TRAIN = True` or `RETRAIN`. Loading the pretrained models and sampling need no GPU. GPU timings "
+            "are not measured yet.")
 
 SETUP_CELL = '''#@title Setup: run this first. Where the kit is installed it does nothing; in Colab it fetches it.
 # In Colab, Kaggle, Binder or a plain Jupyter: finds the kit (a checkout around the working directory, or
