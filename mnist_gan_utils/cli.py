@@ -24,9 +24,9 @@ SAMPLERS = [name for name in {**GENERATORS, **LADDER} if name != "latent_code_pr
 
 
 def _add_train_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("kind", choices=["dcgan", "gan", "vae", "classifier", "predictor"],
+    p.add_argument("kind", choices=["dcgan", "gan", "vae", "classifier", "predictor", "flow_matching"],
                    help="which model to train: dcgan (notebook 02), gan (its add-ons: --clusters, --conditional, "
-                        "--loss wgan-gp), vae, classifier, predictor (for the pretrained generator)")
+                        "--loss wgan-gp), vae, classifier, predictor (for the pretrained generator), flow_matching")
     p.add_argument("--epochs", type=int)
     p.add_argument("--batch-size", type=int)
     p.add_argument("--lr", type=float)
@@ -145,6 +145,10 @@ def train(args) -> int:
         result = train_vae(**overrides)
         out = save_grid(sample(result.decoder, 64), Path(result.run_dir) / "samples.png")
         print(f"samples: {out}; checkpoint: {result.run_dir}/checkpoint.pt")
+    elif args.kind == "flow_matching":
+        from .training.flow_matching import train_flow_matching
+        result = train_flow_matching(**overrides)
+        print(f"sample grids: {result.grids[-1] if result.grids else '-'}; checkpoint: {result.run_dir}/checkpoint.pt")
     elif args.kind == "predictor":
         from .checkpoints import load_pretrained
         from .evaluation import label_accuracy, sample_digits

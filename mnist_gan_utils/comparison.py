@@ -1,4 +1,4 @@
-"""Every generative model of the kit measured by one evaluation (notebooks 06 and 07).
+"""Every generative model of the kit measured by one evaluation (notebooks 06, 07 and 08).
 
 The same classifier, the same real test digits, the same number of samples and the same figures for
 each model: recognised rate, class balance, Fréchet distance on classifier features with its real-data
@@ -160,3 +160,73 @@ def plot_comparison(rows: list[dict]):
     axes[0].invert_yaxis()  # the table's order, top to bottom
     fig.tight_layout()
     return fig
+
+
+def sampling_sweep(model, classifier, n: int = 500, seed: int = 1, real_test=None, real_train=None,
+                   judge=None, **settings) -> list[dict]:
+    """The flow-matching model's figures and drawing seconds for each combination of sampling settings,
+    e.g. ``sampling_sweep(G, C, guidance=[0, 1, 1.5, 3])`` or ``(G, C, solver=["euler", "midpoint"],
+    steps=[2, 4])``; the model's own settings are restored after. (Fréchet figures of small ``n`` are
+    comparable within one sweep only: the estimate grows as ``n`` shrinks.) ``judge``: a second classifier
+    (``mlp_classifier``) whose label accuracy and recognised rate are added, for choosing settings on a
+    network the kit's figures do not come from."""
+    import itertools
+    import time
+
+    from .data import load_mnist
+
+    real_test = load_mnist("test")[0][:n] if real_test is None else real_test
+    real_train = load_mnist("train")[0][:n] if real_train is None else real_train
+    saved = {k: getattr(model, k) for k in settings}
+    rows = []
+    try:
+        for values in itertools.product(*settings.values()):
+            for k, v in zip(settings, values):
+                setattr(model, k, v)
+            t0 = time.perf_counter()
+            images = ev.sample(model, n, seed)
+            seconds = time.perf_counter() - t0
+            m = ev.evaluate_images(classifier, images, real_test, real_train)
+            acc = ev.label_accuracy(classifier, images, ev.balanced_labels(n))["label_accuracy"]
+            row = {**dict(zip(settings, values)), **m, "label_accuracy": acc, "seconds": seconds}
+            if judge is not None:
+                p = ev.predict_proba(judge, images)
+                row.update(judge_label_accuracy=(p.argmax(1) == ev.balanced_labels(n)).float().mean().item(),
+                           judge_recognised_rate=ev.recognised_rate(p))
+            rows.append(row)
+    finally:
+        for k, v in saved.items():
+            setattr(model, k, v)
+    return rows
+
+
+def sweep_table(rows: list[dict]) -> str:
+    """A sweep's rows as a Markdown table: the settings, then the figures and the drawing seconds."""
+    keys = [k for k in rows[0] if k in ("guidance", "steps", "solver")]
+    judged = "judge_label_accuracy" in rows[0]
+    extra = " second judge: label accuracy | recognised |" if judged else ""
+    lines = ["| " + " | ".join(keys) + " | recognised | label accuracy | digits min–max | Fréchet (× floor) | seconds |"
+             + extra, "|" + "---|" * (len(keys) + 5 + 2 * judged)]
+    for r in rows:
+        lines.append("| " + " | ".join(str(r[k]) for k in keys) + f" | {r['recognised_rate']:.1%} | "
+                     f"{r['label_accuracy']:.1%} | {r['min_class_fraction']:.1%}–{r['max_class_fraction']:.1%} | "
+                     f"{r['frechet_ratio']:.1f}× | {r['seconds']:.1f} |"
+                     + (f" {r['judge_label_accuracy']:.1%} | {r['judge_recognised_rate']:.1%} |" if judged else ""))
+    lines.append(f"\n{rows[0]['n']:,} samples per row.")
+    return "\n".join(lines)
+
+
+def manifest_table(names) -> str:
+    """The manifest's figures of ``names`` (10,000 samples each, measured when the model was built) as a
+    Markdown table: what a lesson can quote without drawing 10,000 samples itself."""
+    models = read_manifest(MODELS_DIR / "manifest.json")["models"]
+    titles = dict(MODELS)
+    lines = ["| model | recognised | digits min–max | Fréchet (× floor) | label accuracy | training (min) |",
+             "|---|---|---|---|---|---|"]
+    for name in names:
+        m = models[name]["metrics"]
+        acc = f"{m['label_accuracy']:.2%}" if "label_accuracy" in m else "–"
+        lines.append(f"| {titles.get(name, name)} | {m['recognised_rate']:.1%} | {m['min_class_fraction']:.1%}–"
+                     f"{m['max_class_fraction']:.1%} | {m['frechet_ratio']:.1f}× | {acc} | "
+                     f"{models[name]['training_seconds'] / 60:.1f} |")
+    return "\n".join(lines)

@@ -16,7 +16,7 @@ URL_ENV = "MNIST_GAN_KIT_URL"  # where the setup cell fetches the kit from, inst
 COLAB_BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
 
 GPU_LINE = ("*GPU:* in Colab, **Runtime → Change runtime type → T4 GPU** before the first cell. Training then runs on "
-            "the GPU wherever `DEVICE` is `None` or `\"cuda\"`: 02 by default; in 04, 05 and 06 set `DEVICE = None` "
+            "the GPU wherever `DEVICE` is `None` or `\"cuda\"`: 02 by default; in 04 to 07 set `DEVICE = None` "
             "with `TRAIN = True` or `RETRAIN`. Loading the pretrained models and sampling need no GPU. GPU timings "
             "are not measured yet.")
 
@@ -82,8 +82,8 @@ def sync(path: Path) -> bool:
     nb = nbformat.read(path, as_version=4)
     first = nb.cells[0].source
     title, _, body = first.partition("\n")
-    for line in (badge(path.name), GPU_LINE):  # an earlier header, whatever its place
-        body = body.replace(line + "\n", "")
+    # an earlier header, whatever its place: any badge (the notebook may have been renamed) and GPU line
+    body = "\n".join(line for line in body.split("\n") if not line.startswith(("[![Open In Colab]", "*GPU:*")))
     nb.cells[0].source = header(path.name, title) + "\n" + body.lstrip("\n")
     if not is_setup_cell(nb.cells[1]):
         nb.cells.insert(1, nbformat.v4.new_code_cell())

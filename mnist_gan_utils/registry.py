@@ -23,12 +23,13 @@ PRETRAINED = {
     "conditional_discriminator": ("ConditionalDiscriminator", ("channels", "norm", "deep")),
     "wgan_gp_generator": ("Generator", ("noise_dim", "channels")),
     "wgan_gp_critic": ("Critic", ("channels",)),
+    "flow_matching": ("FlowMatchingGenerator", ("channels", "emb_dim", "steps", "solver", "guidance")),
 }
 # each GAN generator's discriminator or critic, trained and saved with it
 PRETRAINED_PARTNER = {"generator": "discriminator", "generator_3_epochs": "discriminator_3_epochs",
                       "averaged_generator": "averaged_discriminator", "self_conditioned_generator": "self_conditioned_discriminator",
                       "conditional_generator": "conditional_discriminator", "wgan_gp_generator": "wgan_gp_critic"}
-# the models that draw digits, in the order of the comparison (notebook 07), with what each is
+# the models that draw digits, in the order of the comparison (notebook 08), with what each is
 GENERATORS = {
     "generator": "DCGAN (notebook 02)",
     "self_conditioned_generator": "self-conditioned DCGAN",
@@ -36,6 +37,7 @@ GENERATORS = {
     "conditional_generator": "conditional GAN",
     "latent_code_predictor": "latent code predictor + DCGAN",
     "decoder": "VAE decoder",
+    "flow_matching": "flow matching (guidance 1.5)",
 }
 
 # the ladder of notebook 06: each rung changes one thing of the rung it builds on (LADDER_BASE), and all

@@ -20,7 +20,7 @@ def _torchrun(out: Path, kind: str):
     return [json.loads((out / f"rank{i}.json").read_text()) for i in range(2)]
 
 
-@pytest.mark.parametrize("kind", ["dcgan", "gan", "cgan-wgan", "classifier"])
+@pytest.mark.parametrize("kind", ["dcgan", "gan", "cgan-wgan", "classifier", "flow"])
 def test_two_cpu_processes_train_one_model_and_rank_0_alone_writes(tmp_path, kind):
     ranks = _torchrun(tmp_path, kind)
     assert ranks[0]["digest"] == ranks[1]["digest"]          # gradients were averaged: the same weights
@@ -28,8 +28,9 @@ def test_two_cpu_processes_train_one_model_and_rank_0_alone_writes(tmp_path, kin
     writes = ranks[0]["writes"]
     assert len(writes) == len(set(writes)) + writes.count(str(tmp_path / "run" / "checkpoint.pt")) - 1  # ... or twice
     ckpt = load_checkpoint(tmp_path / "run" / "checkpoint.pt")
-    assert ckpt["epoch"] == 1 and set(ckpt["models"]) >= ({"classifier"} if kind == "classifier" else {"G", "D"})
-    plain = {k: m for k, m in ckpt["models"].items() if k != "G_ema"}  # (the EMA wrapper has its own "module.")
+    expected = {"classifier": {"classifier"}, "flow": {"net", "net_ema"}}.get(kind, {"G", "D"})
+    assert ckpt["epoch"] == 1 and set(ckpt["models"]) >= expected
+    plain = {k: m for k, m in ckpt["models"].items() if k not in ("G_ema", "net_ema")}  # (EMA wrappers have "module.")
     assert not any(k.startswith("module.") for m in plain.values() for k in m)  # no DDP prefix: plain state dicts
     if kind != "classifier":
         assert sorted(p.name for p in (tmp_path / "run").glob("epoch_*.png")) == ["epoch_001.png", "epoch_002.png"]

@@ -19,7 +19,8 @@ SMALL = {
                                            N_ACCURACY=20),
     "06_improving_a_gan.ipynb": dict(N_SAMPLES=500, RETRAIN="averaged_generator", MAX_STEPS_PER_EPOCH=3,
                                      TRAIN_SIZE=1000),
-    "07_comparison.ipynb": dict(N_SAMPLES=500, FRAMES=3),
+    "07_flow_matching.ipynb": dict(N_SWEEP=100, RETRAIN=True, EPOCHS=1, MAX_STEPS_PER_EPOCH=3, TRAIN_SIZE=1000),
+    "08_comparison.ipynb": dict(N_SAMPLES=500, FRAMES=3),
 }
 
 
@@ -28,7 +29,7 @@ def _cells(path):
 
 
 def test_the_series_is_complete():
-    assert [p.name[:2] for p in NOTEBOOKS] == ["01", "02", "03", "04", "05", "06", "07"]
+    assert [p.name[:2] for p in NOTEBOOKS] == ["01", "02", "03", "04", "05", "06", "07", "08"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

@@ -73,7 +73,7 @@ def test_the_second_classifier_is_an_mlp_far_above_chance(mnist_test):
 
 # Far above what a broken file gives (noise is recognised ~0%), well below what each model reaches.
 MIN_RECOGNISED = {"generator": 0.5, "self_conditioned_generator": 0.8, "decoder": 0.5, "conditional_generator": 0.8,
-                  "wgan_gp_generator": 0.2, "generator_3_epochs": 0.4, "averaged_generator": 0.4}
+                  "wgan_gp_generator": 0.2, "generator_3_epochs": 0.4, "averaged_generator": 0.4, "flow_matching": 0.8}
 # Every digit appears: at least 0.5% of the samples.
 
 
@@ -94,6 +94,14 @@ def test_discriminator_prefers_real_digits_to_its_generators(mnist_test, name):
     real = ev.discriminator_scores(D, mnist_test[0][:300])
     fake = ev.discriminator_scores(D, ev.sample(G, 300, seed=5))
     assert torch.isfinite(real).all() and real.mean() > 0.2 and real.mean() > fake.mean()
+
+
+def test_flow_matching_draws_the_digit_asked_for_and_without_a_label_still_draws_digits(C):
+    G = load_pretrained("flow_matching")
+    images, labels = ev.sample_digits(None, G, range(10), 5, seed=7)
+    assert ev.label_accuracy(C, images, labels)["label_accuracy"] > 0.95   # chance is 0.1
+    G.guidance = 0.0
+    assert ev.recognised_rate(ev.predict_proba(C, ev.sample(G, 50, seed=8))) > 0.3
 
 
 def test_conditional_generator_draws_the_digit_asked_for(C):

@@ -12,6 +12,7 @@ from .classifier import MNIST_MEAN, MNIST_STD, Classifier, MLPClassifier
 from .common import IMAGE_SHAPE, MAX_CLUSTERS, NUM_CLASSES
 from .conditional import ConditionalDiscriminator, ConditionalGenerator
 from .dcgan import Discriminator, Generator
+from .flow_matching import FlowMatchingGenerator, VelocityUNet
 from .labelled import CLUSTER_EMBEDDINGS, CentroidEmbedding, check_cluster_embedding
 from .predictor import LatentCodePredictor
 from .self_conditioned import SelfConditionedDiscriminator, SelfConditionedGenerator
@@ -19,6 +20,6 @@ from .vae import VAE, Decoder, Encoder
 from .wgan_gp import Critic
 
 __all__ = ["CLUSTER_EMBEDDINGS", "CentroidEmbedding", "Classifier", "ConditionalDiscriminator", "ConditionalGenerator",
-           "Critic", "Decoder", "Discriminator", "Encoder", "Generator", "IMAGE_SHAPE", "LatentCodePredictor",
+           "Critic", "Decoder", "Discriminator", "Encoder", "FlowMatchingGenerator", "Generator", "IMAGE_SHAPE", "LatentCodePredictor",
            "MAX_CLUSTERS", "MLPClassifier", "MNIST_MEAN", "MNIST_STD", "NUM_CLASSES", "SelfConditionedDiscriminator",
-           "SelfConditionedGenerator", "VAE", "check_cluster_embedding"]
+           "SelfConditionedGenerator", "VAE", "VelocityUNet", "check_cluster_embedding"]

@@ -3,9 +3,10 @@ The DCGAN of notebook 02 is :mod:`.dcgan`; its add-ons train with :mod:`.gan`.""
 from .classifier import ClassifierConfig, train_classifier
 from .dcgan import DCGANConfig, dcgan_step, train_dcgan
 from .engine import TrainingDivergedError, pick_device
+from .flow_matching import FlowMatchingConfig, flow_matching_loss, train_flow_matching
 from .gan import GANConfig, train_gan
 from .predictor import PredictorConfig, train_predictor
 from .vae import VAEConfig, train_vae
 
-__all__ = ["ClassifierConfig", "DCGANConfig", "GANConfig", "PredictorConfig", "TrainingDivergedError", "VAEConfig",
-           "dcgan_step", "pick_device", "train_classifier", "train_dcgan", "train_gan", "train_predictor", "train_vae"]
+__all__ = ["ClassifierConfig", "DCGANConfig", "FlowMatchingConfig", "GANConfig", "PredictorConfig", "TrainingDivergedError", "VAEConfig",
+           "dcgan_step", "flow_matching_loss", "pick_device", "train_classifier", "train_dcgan", "train_flow_matching", "train_gan", "train_predictor", "train_vae"]

@@ -48,6 +48,9 @@ elif kind == "cgan-wgan":
     r = train_gan(g_channels=8, d_channels=8, noise_dim=16, grid_size=16, monitor_classes=False, conditional=True,
                   clusters=0, loss="wgan-gp", n_critic=2, betas=(0.0, 0.9), **common)
     model = r.generator
+elif kind == "flow":
+    from mnist_gan_utils.training import train_flow_matching
+    model = train_flow_matching(channels=8, emb_dim=16, grid_size=10, steps=2, **common).generator
 else:
     from mnist_gan_utils.training import train_classifier
     model = train_classifier(channels=8, **common).classifier
