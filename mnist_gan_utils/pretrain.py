@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import platform
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -27,12 +28,14 @@ from .training.gan import GANConfig, train_gan
 from .training.predictor import PredictorConfig, train_predictor
 from .training.vae import VAEConfig, train_vae
 
-ORDER = ("classifier", "mlp_classifier", "decoder", "generator", "latent_code_predictor", "generator_3_epochs",
+ORDER = ("classifier", "mlp_classifier", "decoder", "generator_3_epochs", "generator", "latent_code_predictor",
          "averaged_generator", "self_conditioned_generator", "conditional_generator", "wgan_gp_generator",
          "flow_matching")
-# The DCGAN of notebook 02: trained longer (generator.pth), and as notebook 02 trains it (3 epochs, the
-# ladder's first rung in notebook 06: every rung gets its 2,811 generator updates)
-DCGAN_FAMILY = {"generator": dict(epochs=12), "generator_3_epochs": dict(epochs=3)}
+# The DCGAN of notebook 02: as notebook 02 trains it (3 epochs, the ladder's first rung in notebook 06: every
+# rung gets its 2,811 generator updates), and that run trained on (generator.pth). Rebuilt together, the
+# 12-epoch run continues the 3-epoch one (no learning-rate schedule: the same weights as a run from scratch).
+DCGAN_FAMILY = {"generator_3_epochs": dict(epochs=3), "generator": dict(epochs=12)}
+CONTINUES = {"generator": "generator_3_epochs"}   # model -> the model whose run it continues when both are rebuilt
 DCGAN_RECIPE = DCGAN_FAMILY["generator"]
 # The add-ons: generator -> the recipe's changes to GANConfig() (its discriminator or critic, saved with it,
 # is registry.PRETRAINED_PARTNER's). What each recipe's settings were chosen against is in docs/experiments/.
@@ -147,10 +150,20 @@ def pretrain(names=ORDER, models_dir=MODELS_DIR, seed: int = 0, device=None, res
                  ev.evaluate_generator(model, classifier(), n_eval, seed + 1, x_test_eval, x_train))
         elif name in DCGAN_FAMILY:
             run_name = "dcgan" if name == "generator" else name
-            cfg = DCGANConfig(run_dir=str(runs / run_name), **common,
-                              **{**DCGAN_FAMILY[name], **(dict(small, epochs=1) if quick else {})})
+            quick_epochs = 2 if name in CONTINUES else 1  # quick: a continuation still trains an epoch of its own
+            settings = {**common, **DCGAN_FAMILY[name], **(dict(small, epochs=quick_epochs) if quick else {})}
+            earlier = 0.0
+            if CONTINUES.get(name) in names and not resume:
+                # continue the shorter run just trained instead of training its epochs again
+                earlier = manifest["models"][CONTINUES[name]]["training_seconds"]
+                shutil.rmtree(runs / run_name, ignore_errors=True)
+                shutil.copytree(runs / CONTINUES[name], runs / run_name)
+                settings.update(resume=True, overwrite=False)
+            cfg = DCGANConfig(run_dir=str(runs / run_name), **settings)
             result = train_dcgan(cfg)
-            seconds = time.time() - t0
+            seconds = time.time() - t0 + earlier
+            cfg.resume, cfg.overwrite = common["resume"], common["overwrite"]  # the recipe, as a rebuild of it alone
+            t0 -= earlier
             save(name, result.generator, seconds, cfg,
                  ev.evaluate_generator(result.generator, classifier(), n_eval, seed + 1, x_test_eval, x_train))
             save(PRETRAINED_PARTNER[name], result.discriminator, seconds, cfg,
@@ -239,14 +252,15 @@ def costs_table(manifest: dict | None = None) -> str:
                      f"{evaluation / 60:.1f} | `python -m mnist_gan_utils pretrain --model {name}` |")
     lines.append(f"\nAll of them: `python -m mnist_gan_utils pretrain --all`, about "
                  f"{rebuild_estimate(manifest) / 60:.0f} minutes on {models['classifier'].get('machine', 'this machine')} "
-                 f"(the sum of the rows).")
+                 f"(the sum of the rows, less the epochs a run continues: {', '.join(f'`{k}` continues `{v}`' for k, v in CONTINUES.items())}).")
     return "\n".join(lines)
 
 
 def rebuild_estimate(manifest: dict) -> float:
     """Seconds a full rebuild takes by the models' own records: each model's training plus its evaluation;
     a GAN's companion (trained with it) adds the time of its own evaluation, which its record counts from
-    the same start as the generator's."""
+    the same start as the generator's; a run that continues another (``CONTINUES``) counts that one's
+    training once."""
     models = manifest["models"]
     total = 0.0
     for name, entry in models.items():
@@ -255,6 +269,8 @@ def rebuild_estimate(manifest: dict) -> float:
         critic = PRETRAINED_PARTNER.get(name)
         total += entry.get("training_seconds", 0) + max(entry.get("evaluation_seconds", 0),
                                                         models.get(critic, {}).get("evaluation_seconds", 0))
+        if CONTINUES.get(name) in models:  # its training seconds include the shorter run's, trained once
+            total -= models[CONTINUES[name]].get("training_seconds", 0)
     return round(total, 1)
 
 

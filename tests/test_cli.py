@@ -66,6 +66,28 @@ def test_rebuild_estimate_counts_each_model_once_and_the_companions_evaluation()
               "generator": {"training_seconds": 100.0, "evaluation_seconds": 5.0},
               "discriminator": {"training_seconds": 100.0, "evaluation_seconds": 8.0}}
     assert rebuild_estimate({"models": models}) == 10.0 + 1.0 + 100.0 + 8.0
+    # the 12-epoch run continues the 3-epoch one: its first 3 epochs' seconds count once
+    models.update(generator_3_epochs={"training_seconds": 25.0, "evaluation_seconds": 2.0})
+    assert rebuild_estimate({"models": models}) == 10.0 + 1.0 + (100.0 - 25.0) + 8.0 + 25.0 + 2.0
+
+
+def test_the_generator_rebuilt_by_continuing_the_3_epoch_run_equals_one_trained_from_scratch(tmp_path, monkeypatch):
+    import shutil
+
+    import mnist_gan_utils.pretrain as pt
+    from mnist_gan_utils.paths import MODELS_DIR
+    monkeypatch.setattr(pt, "OUTPUTS_DIR", tmp_path / "outputs")
+    for folder in ("both", "alone"):  # the evaluation's judge
+        (tmp_path / folder).mkdir()
+        for file in ("classifier.pth", "manifest.json"):
+            shutil.copy(MODELS_DIR / file, tmp_path / folder)
+    both = pt.pretrain(["generator_3_epochs", "generator"], tmp_path / "both", quick=True, command="test")["models"]
+    alone = pt.pretrain(["generator"], tmp_path / "alone", quick=True, command="test")["models"]
+    assert both["generator"]["train_config"]["epochs"] == 2 and both["generator_3_epochs"]["train_config"]["epochs"] == 1
+    for name in ("generator", "discriminator"):
+        assert both[name]["sha256"] == alone[name]["sha256"]
+        assert both[name]["train_config"] == alone[name]["train_config"]
+    assert both["generator"]["training_seconds"] >= both["generator_3_epochs"]["training_seconds"]
 
 
 def test_every_ladder_rung_has_a_recipe_and_a_bad_name_is_named():
