@@ -1,5 +1,6 @@
-"""Benchmarks: GAN training throughput against the published notebooks' data path and the compute
-bound, sampling throughput and memory. Every figure is measured in this one process, same model, same
+"""Benchmarks: the DCGAN's training throughput (notebook 02's networks and step, ``pretrain``'s recipe)
+against the published notebooks' data path and the compute bound, step variants, sampling throughput and
+memory. Every figure is measured in this one process, same model, same
 seed, one after the other (never time while another job runs: two processes halve each other's speed).
 
     python benchmarks/run.py              # table on stdout, and docs/benchmarks.md
@@ -22,26 +23,24 @@ from mnist_gan_utils.data import MNISTBatches, load_mnist
 from mnist_gan_utils.evaluation import sample
 from mnist_gan_utils.paths import DATA_DIR, REPO_ROOT
 from mnist_gan_utils.training.engine import set_threads
-from mnist_gan_utils.training.gan import GANConfig, build_networks, gan_step
+from mnist_gan_utils.models import Discriminator, Generator
+from mnist_gan_utils.pretrain import DCGAN_RECIPE
+from mnist_gan_utils.training.dcgan import DCGANConfig, dcgan_step
+from mnist_gan_utils.training.gan import gan_step
 
-BATCH = 128
+CFG = DCGANConfig(**DCGAN_RECIPE)  # notebook 02's DCGAN as models/generator.pth trains it
+BATCH = CFG.batch_size
 
 
-CFG = GANConfig()  # the kit's default recipe: the self-conditioned DCGAN, matching-aware D
-CODES = torch.randint(0, max(CFG.clusters, 1), (BATCH,), generator=torch.Generator().manual_seed(0))
-
-
-def _models(seed=0, cfg: GANConfig = CFG):
+def _models(seed=0, g_channels: int = CFG.g_channels, d_channels: int = CFG.d_channels):
     torch.manual_seed(seed)
-    G, D = build_networks(cfg)
-    opt_G = torch.optim.Adam(G.parameters(), lr=cfg.lr, betas=cfg.betas)
-    opt_D = torch.optim.Adam(D.parameters(), lr=cfg.lr, betas=cfg.betas)
-    return G, D, opt_G, opt_D, cfg.noise_dim
+    G, D = Generator(CFG.noise_dim, g_channels), Discriminator(d_channels)
+    opt_G = torch.optim.Adam(G.parameters(), lr=CFG.lr, betas=tuple(CFG.betas))
+    opt_D = torch.optim.Adam(D.parameters(), lr=CFG.lr, betas=tuple(CFG.betas))
+    return G, D, opt_G, opt_D, CFG.noise_dim
 
 
-def _step(G, D, opt_G, opt_D, real, z):
-    """The default recipe's training step: real digits with their clusters (here fixed ones)."""
-    return gan_step(G, D, opt_G, opt_D, real, z, labels=CODES if CFG.clusters else None, mismatch=CFG.mismatch)
+_step = dcgan_step
 
 
 def _time_loop(batches, steps: int, warmup: int = 3) -> float:
@@ -86,41 +85,29 @@ def compute_bound(images):
 
 
 # ---------------------------------------------------------------------------------------------
-# The training step itself: the plain eager loop against the kit's step, on the same in-memory batch
+# The training step itself: the kit's step against variants, on the same in-memory batch
 # ---------------------------------------------------------------------------------------------
-def plain_step(G, D, opt_G, opt_D, real, z):
-    """The plain eager loop as pytorch/examples' ``dcgan/main.py`` writes it, with the kit's networks and
-    losses: D's real and fake terms back-propagated one by one, and G's update through D also computes D's
-    weight gradients (thrown away by the next ``D.zero_grad()``). The kit's ``gan_step`` freezes D there."""
-    def bce(logits, target):
-        return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target))
-
-    D.zero_grad()
-    bce(D(real, CODES), 1.0).backward()                                   # real digits, their clusters
-    fake = G(z, CODES)
-    bce(D(fake.detach(), CODES), 0.0).backward()
-    wrong = (CODES + torch.randint(1, CFG.clusters, CODES.shape)) % CFG.clusters
-    (CFG.mismatch * bce(D(real, wrong), 0.0)).backward()                  # real digits, wrong clusters
-    opt_D.step()
-    G.zero_grad()
-    bce(D(fake, CODES), 1.0).backward()
-    opt_G.step()
+def frozen_D_step(G, D, opt_G, opt_D, real, z):
+    """The same update with D's weights frozen while G's loss back-propagates through D, as the add-ons'
+    ``gan_step`` does: D's weight gradients, which ``dcgan_step`` computes and the next ``zero_grad`` throws
+    away, are not computed."""
+    return gan_step(G, D, opt_G, opt_D, real, z)
 
 
-STEP_VARIANTS = ("plain eager loop (reference)", "kit step", "kit step, channels_last", "kit step, flush denormals",
-                 "kit step, torch.compile", "kit step, 1 thread", "kit step, batch 256",
-                 "kit step, half width (channels 16)")
+STEP_VARIANTS = ("kit step (reference)", "kit step, D frozen in G's update", "kit step, channels_last",
+                 "kit step, flush denormals", "kit step, torch.compile", "kit step, 1 thread",
+                 f"kit step, batch {2 * BATCH}", "kit step, half width")
 SLOW_VARIANTS = ("kit step, bfloat16 autocast",)  # emulated without AVX512-BF16 or AMX: measured once, briefly
 
 
 def _variant(name: str, x: torch.Tensor):
     """A closure running one training step of ``name`` on the in-memory batch ``x`` with fresh noise."""
     import contextlib
-    half = name.endswith("(channels 16)")
-    G, D, opt_G, opt_D, nz = _models(cfg=GANConfig(g_channels=16, d_channels=16) if half else CFG)
+    half = name.endswith("half width")
+    G, D, opt_G, opt_D, nz = _models(**dict(g_channels=CFG.g_channels // 2, d_channels=CFG.d_channels // 2) if half else {})
     ctx, step, batch, threads = contextlib.nullcontext, _step, BATCH, torch.get_num_threads()
-    if name.startswith("plain"):
-        step = plain_step
+    if name.endswith("G's update"):
+        step = frozen_D_step
     elif name.endswith("channels_last"):
         G, D = G.to(memory_format=torch.channels_last), D.to(memory_format=torch.channels_last)
         x = x.contiguous(memory_format=torch.channels_last)
@@ -128,10 +115,8 @@ def _variant(name: str, x: torch.Tensor):
         ctx = lambda: torch.autocast("cpu", dtype=torch.bfloat16)  # noqa: E731
     elif name.endswith("torch.compile"):
         G, D = torch.compile(G), torch.compile(D)
-    elif name.endswith("batch 256"):  # two batches in one step: throughput only (the lr would be scaled)
-        batch, x, codes = 2 * BATCH, torch.cat([x, x.flip(0)]), CODES.repeat(2)
-        step = lambda G, D, opt_G, opt_D, real, z: gan_step(G, D, opt_G, opt_D, real, z, labels=codes,  # noqa: E731
-                                                              mismatch=CFG.mismatch)
+    elif name.endswith(f"batch {2 * BATCH}"):  # two batches in one step: throughput only (the lr would be scaled)
+        batch, x = 2 * BATCH, torch.cat([x, x.flip(0)])
     flush = name.endswith("flush denormals")
     own_threads = 1 if name.endswith("1 thread") else threads
     g = torch.Generator().manual_seed(0)
@@ -229,8 +214,8 @@ def main(argv=None) -> int:
     lines = ["# Benchmarks", "",
              f"`python benchmarks/run.py --steps {args.steps} --repeats {args.repeats} --rounds {args.rounds}` on "
              f"{platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}, "
-             f"{time.strftime('%Y-%m-%d')}. The kit's default GAN (`GANConfig()`), batch {BATCH}, Adam, one D and one G "
-             f"update per step, same seed, one process. The data paths: {args.repeats} rounds of {args.steps} steps, "
+             f"{time.strftime('%Y-%m-%d')}. The DCGAN of notebook 02 with `pretrain`'s recipe ({CFG.g_channels}-wide G, "
+             f"{CFG.d_channels}-wide D, `dcgan_step`), batch {BATCH}, Adam, one D and one G update per step, same seed, one process. The data paths: {args.repeats} rounds of {args.steps} steps, "
              f"each path once per round, in turns (reversed every other round); images/s is the median over rounds, "
              f"and the overhead the median of each round's ratio to the compute bound (its range in brackets).", "",
              "| GAN training data path | images/s (median) | overhead over compute bound (median of rounds) |",
@@ -247,18 +232,17 @@ def main(argv=None) -> int:
     variants = step_variants(args.steps, args.rounds, next(compute_bound(images)))
     lines += [f"The training step itself, on the compute bound's in-memory batch: {args.rounds} rounds of {args.steps} "
               "steps, every variant once per round, in turns (reversed every other round). The speed-up is the "
-              "median over rounds of each round's ratio to the plain eager loop; the range shows the noise.", "",
+              "median over rounds of each round's ratio to the kit's step; the range shows the noise.", "",
               "| training step | images/s (median) | speed-up (median of rounds) | range over rounds | rounds faster |",
               "| --- | ---: | ---: | ---: | ---: |"]
     for name, v, ratios in variants:
         faster = f"{sum(q > 1 for q in ratios)}/{len(ratios)}" if len(ratios) > 1 else "1 measurement"
         lines.append(f"| {name} | {v:,.0f} | {statistics.median(ratios):.2f}× | "
                      f"{min(ratios):.2f}–{max(ratios):.2f}× | {faster} |")
-    lines += ["", "The plain eager loop is pytorch/examples' `dcgan/main.py` order of calls with the kit's networks "
-                  "and losses; the kit's step (`gan_step`) is the same update with D's weights frozen while G's "
-                  "loss back-propagates through D, so D's weight gradients, which that update throws away, are not "
-                  "computed. The batch-256 "
-                  "and half-width rows measure speed only: a larger batch needs a scaled learning rate and a "
+    lines += ["", "The kit's step is `dcgan_step`, in pytorch/examples' `dcgan/main.py` order; the frozen-D row is "
+                  "the same update with D's weights frozen while G's loss back-propagates through D (as the add-ons' "
+                  "`gan_step`), so D's weight gradients, which the next `zero_grad` throws away, are not computed. "
+                  f"The batch-{2 * BATCH} and half-width rows measure speed only: a larger batch needs a scaled learning rate and a "
                   "narrower network draws differently, so what they reach per second of training is a quality "
                   "question this table does not answer. Each run "
                   "measures every setting again: another machine shows its own answer "

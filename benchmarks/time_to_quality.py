@@ -276,23 +276,32 @@ def report(results: dict, out_md: Path, out_png: Path) -> str:
     return text
 
 
-def _plot(kit, plain, pub, path: Path) -> None:
+def plot_curves(series, left_key: str, left_label: str):
+    """Two panels against training minutes: ``left_key`` of each point on the left, the Fréchet ratio (log
+    scale) on the right; ``series``: (curve, label, line style) triples, empty curves skipped. Returns the
+    figure and its axes, for the caller to mark and save."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
-    for curve, label, style in ((kit, "the kit's DCGAN", "o-"), (plain, "self-conditioned add-on", "^-."),
-                                (pub, "published notebook recipe", "s--")):
+    for curve, label, style in series:
         if curve:
             t = [p["seconds"] / 60 for p in curve]
-            axes[0].plot(t, [p["recognised_rate"] for p in curve], style, label=label)
+            axes[0].plot(t, [p[left_key] for p in curve], style, label=label)
             axes[1].plot(t, [p["frechet_ratio"] for p in curve], style, label=label)
-    axes[0].axhline(0.9, color="gray", ls=":", lw=1)
-    axes[0].axvline(10, color="gray", ls=":", lw=1)
-    axes[0].set(xlabel="training minutes (2 CPU cores)", ylabel="recognised rate (p >= 0.9)", ylim=(0, 1))
+    axes[0].set(xlabel="training minutes (2 CPU cores)", ylabel=left_label)
     axes[1].set(xlabel="training minutes (2 CPU cores)", ylabel="Fréchet distance / real floor", yscale="log")
     for ax in axes:
         ax.legend(), ax.grid(alpha=0.3)
+    return fig, axes
+
+
+def _plot(kit, plain, pub, path: Path) -> None:
+    fig, axes = plot_curves(((kit, "the kit's DCGAN", "o-"), (plain, "self-conditioned add-on", "^-."),
+                             (pub, "published notebook recipe", "s--")), "recognised_rate", "recognised rate (p >= 0.9)")
+    axes[0].axhline(0.9, color="gray", ls=":", lw=1)
+    axes[0].axvline(10, color="gray", ls=":", lw=1)
+    axes[0].set(ylim=(0, 1))
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 
