@@ -20,7 +20,6 @@ import copy
 import json
 import platform
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -49,7 +48,8 @@ class Judge:
         self.C, self.C2 = load_pretrained("classifier"), load_pretrained("mlp_classifier")
         self.x_test = load_mnist("test")[0][:n]
         self.f_test = ev.features(self.C, self.x_test)
-        self.floor = ev.frechet_distance_features(self.f_test, ev.features(self.C, load_mnist("train")[0][:n]))
+        self.x_train = load_mnist("train")[0]
+        self.floor = ev.frechet_distance_features(self.f_test, ev.features(self.C, self.x_train[:n]))
         self.n, self.labels = n, balanced_labels(n)
 
     def __call__(self, G) -> dict:
@@ -62,10 +62,11 @@ class Judge:
                 "judge_recognised_rate": ev.recognised_rate(p2)}
 
 
-def measured(module, name: str, train, judge: Judge, steps: int, sampler) -> list[dict]:
-    """Run ``train()``, measuring ``sampler()`` (a copy of the drawing network) after every
-    ``steps / POINTS_PER_EPOCH`` updates of the weight average, which both loops update once a step
+def measured(module, name: str, train, judge: Judge, batch_size: int, max_steps: int | None, sampler) -> list[dict]:
+    """Run ``train()``, measuring ``sampler()`` (a copy of the drawing network) ``POINTS_PER_EPOCH`` times an
+    epoch, counted in updates of the weight average, which both loops update once a step
     (``module.update_ema`` is wrapped for the run)."""
+    steps = min(len(judge.x_train) // batch_size, max_steps or 10 ** 9)  # the loops' batches are all full
     curve, clock, done = [], Clock(), [0]
     original = module.update_ema
     marks = {round(steps * i / POINTS_PER_EPOCH) % steps for i in range(1, POINTS_PER_EPOCH + 1)}
@@ -97,8 +98,7 @@ def run_cgan(judge: Judge, max_steps: int | None) -> list[dict]:
         G = copy.deepcopy(average.module)
         recalibrate_bn(G, cfg.bn_recalibration, cfg.batch_size, cfg.seed, torch.device("cpu"))
         return G.eval()
-    steps = min(60_000 // cfg.batch_size, max_steps or 10 ** 9)
-    return measured(tg, "conditional GAN", lambda: tg.train_gan(cfg), judge, steps, sampler)
+    return measured(tg, "conditional GAN", lambda: tg.train_gan(cfg), judge, cfg.batch_size, max_steps, sampler)
 
 
 def run_flow(judge: Judge, max_steps: int | None) -> list[dict]:
@@ -109,8 +109,8 @@ def run_flow(judge: Judge, max_steps: int | None) -> list[dict]:
         G = tfm.FlowMatchingGenerator(cfg.channels, cfg.emb_dim, cfg.steps, cfg.solver, cfg.guidance)
         G.net.load_state_dict(average.module.state_dict())
         return G.eval()
-    steps = min(60_000 // cfg.batch_size, max_steps or 10 ** 9)  # the loop's batches are all full
-    return measured(tfm, "flow matching", lambda: tfm.train_flow_matching(cfg), judge, steps, sampler)
+    return measured(tfm, "flow matching", lambda: tfm.train_flow_matching(cfg), judge, cfg.batch_size, max_steps,
+                    sampler)
 
 
 def report(results: dict, out_md: Path) -> str:
