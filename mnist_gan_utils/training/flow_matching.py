@@ -21,7 +21,7 @@ from .engine import (BaseConfig, Run, check_positive_float, check_positive_int, 
 
 @dataclasses.dataclass
 class FlowMatchingConfig(BaseConfig):
-    epochs: int = 10
+    epochs: int = 8                 # its Fréchet ratio stops falling after about 8 (docs/training_curves.md)
     batch_size: int = 128
     lr: float = 5e-4
     channels: int = 64              # the U-Net's width at 14x14 (twice that at 7x7)
@@ -77,6 +77,8 @@ def train_flow_matching(config: FlowMatchingConfig | None = None, data=None, **o
 
     config, device, images, labels = prepare(FlowMatchingConfig, config, overrides, data)
     net = VelocityUNet(config.channels, config.emb_dim).to(device)
+    if device.type == "cpu":  # channels-last weights: a training step about 1.1x faster on a CPU
+        net = net.to(memory_format=torch.channels_last)
     net_ema = averaged(net, config.ema_decay, power=2.0)
     opt = torch.optim.Adam(net.parameters(), lr=config.lr)
     batches = MNISTBatches(images, labels, config.batch_size, value_range=(-1, 1), device=device, seed=config.seed)
