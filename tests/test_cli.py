@@ -57,6 +57,9 @@ def test_pretrain_quick_writes_models_and_manifest(tmp_path):
     entry = manifest["models"]["decoder"]
     assert (tmp_path / entry["file"]).exists() and len(entry["sha256"]) == 64
     assert "recognised_rate" in entry["metrics"] and entry["command"].startswith("python -m mnist_gan_utils pretrain")
+    predictor = manifest["models"]["latent_code_predictor"]
+    assert "judge_label_accuracy" in predictor["metrics"] and "judge_label_accuracy" in predictor["targets"]
+    assert not any(e["train_config"]["run_dir"].startswith("/") for e in manifest["models"].values())
 
 
 def test_rebuild_estimate_counts_each_model_once_and_the_companions_evaluation():

@@ -114,3 +114,16 @@ def test_the_second_judge_is_another_kind_of_network_and_checks_its_input():
     assert not any(isinstance(m, torch.nn.Conv2d) for m in C2.modules())
     with pytest.raises(ValueError, match="MLPClassifier input"):
         C2(torch.rand(3, 28, 28))
+
+
+def test_the_comparison_table_shows_the_second_judge_in_columns_of_its_own():
+    from mnist_gan_utils.comparison import table
+    row = dict(title="m", recognised_rate=0.9, min_class_fraction=0.09, max_class_fraction=0.11, kl_to_uniform=0.0,
+               frechet_distance=1.0, frechet_ratio=4.0, label_accuracy=math.nan, generator_updates=math.nan,
+               training_seconds=60.0, n=10, frechet_floor=0.25)
+    plain = table([row]).splitlines()[:3]
+    judged = table([{**row, "label_accuracy": 0.99, "judge_recognised_rate": 0.8, "judge_label_accuracy": 0.97},
+                    {**row, "judge_recognised_rate": 0.7, "judge_label_accuracy": math.nan}]).splitlines()[:4]
+    assert len({line.count("|") for line in plain}) == 1 and len({line.count("|") for line in judged}) == 1
+    assert judged[0].count("|") == plain[0].count("|") + 2
+    assert "| 80.0% | 97.00% |" in judged[2] and "| 70.0% | – |" in judged[3]

@@ -21,6 +21,8 @@ def test_every_model_is_in_the_manifest_with_its_provenance():
         for key in ("sha256", "parameters", "command", "seed", "training_seconds", "machine", "metrics"):
             assert key in e, (name, key)
         assert e["command"].startswith("python -m mnist_gan_utils pretrain")
+        run_dir = (e.get("train_config") or {}).get("run_dir") or ""
+        assert not run_dir.startswith("/") and ":\\" not in run_dir, (name, run_dir)  # no paths of the builder
 
 
 @pytest.mark.parametrize("name", NAMES)
