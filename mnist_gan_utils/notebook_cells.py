@@ -76,7 +76,8 @@ def is_setup_cell(cell) -> bool:
 
 
 def sync(path: Path) -> bool:
-    """Write the shared header and setup cell into the notebook at ``path``; True when it changed."""
+    """Write the shared header and setup cell into the notebook at ``path`` and drop the execution
+    timestamps nbconvert stores (when a machine ran it: nothing for a student); True when it changed."""
     import nbformat
 
     nb = nbformat.read(path, as_version=4)
@@ -89,6 +90,8 @@ def sync(path: Path) -> bool:
         nb.cells.insert(1, nbformat.v4.new_code_cell())
     nb.cells[1].source = SETUP_CELL
     nb.cells[1].metadata = {"cellView": "form"}  # Colab shows the title and folds the code away
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)
     text = nbformat.writes(nb) + "\n"
     changed = text != path.read_text()
     if changed:

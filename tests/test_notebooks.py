@@ -95,6 +95,8 @@ def test_stored_outputs_are_small_clean_and_hold_no_machine_paths(path):
     assert path.stat().st_size <= MAX_BYTES, f"{path.name}: {path.stat().st_size:,} bytes stored (limit {MAX_BYTES:,})"
     stderr, paths = 0, []
     for cell in _cells(path):
+        assert "execution" not in cell.get("metadata", {}), \
+            f"{path.name} stores execution timestamps: run python -m mnist_gan_utils.notebook_cells"
         for o in cell.get("outputs", []):
             assert "application/vnd.jupyter.widget-view+json" not in o.get("data", {}), "a widget's state was stored"
         for kind, text in _text_outputs(cell):
