@@ -5,7 +5,8 @@
 Each argument is a JSON object of ``PredictorConfig`` settings. The predictor trains against the kit's
 classifier, so it is judged by what it never saw: label accuracy by the second judge
 (``models/mlp_classifier.pth``) on 1,000 digits of each class, and the pixel variety of 100 of them per
-digit against real test digits (``pretrain.variety_ratios``). Prints one JSON line per trial.
+digit against real test digits (``pretrain.predictor_metrics``, as the manifest's). Prints one JSON line
+per trial.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import time
 import mnist_gan_utils as kit
 from mnist_gan_utils import evaluation as ev
 from mnist_gan_utils.paths import OUTPUTS_DIR
-from mnist_gan_utils.pretrain import variety_ratios
+from mnist_gan_utils.pretrain import predictor_metrics
 from mnist_gan_utils.training.predictor import train_predictor
 
 
@@ -31,13 +32,12 @@ def main(argv=None) -> int:
                                  overwrite=True, **settings)
         seconds = time.time() - t0
         images, labels = ev.sample_digits(result.predictor, G, range(10), 1000, 1)
-        fair = ev.label_accuracy(judge, images, labels)
-        variety = variety_ratios(images, labels, x_test, y_test, n=100)
+        m = predictor_metrics(images, labels, C, judge, x_test, y_test, 1000, result.bank_sizes)  # variety on 100
         print(json.dumps({**settings, "seconds": round(seconds), "bank_sizes": result.bank_sizes,
-                          "judge_label_accuracy": round(fair["label_accuracy"], 4),
-                          "judge_worst_digit": round(min(fair["per_digit"]), 4),
-                          "min_variety_ratio": round(min(variety), 3), "variety": [round(v, 2) for v in variety]}),
-              flush=True)
+                          "judge_label_accuracy": round(m["judge_label_accuracy"], 4),
+                          "judge_worst_digit": round(min(m["judge_per_digit_accuracy"]), 4),
+                          "min_variety_ratio": round(m["min_variety_ratio"], 3),
+                          "variety": [round(v, 2) for v in m["variety_ratio"]]}), flush=True)
     return 0
 
 
