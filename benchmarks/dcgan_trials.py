@@ -69,6 +69,25 @@ def four_block_pair(g_hidden: int = 64, d_hidden: int = 16):
     return G, D
 
 
+def course_step(G, D, opt_G, opt_D, real, z) -> dict:
+    """The deeplearning.ai notebook's update: D's loss is the mean of its two terms, and G's update draws
+    fresh fakes (``torch.randn_like(z)``) rather than reusing the ones D was just trained on."""
+    fake = G(z)
+    opt_D.zero_grad(set_to_none=True)
+    d_real, d_fake = D(real), D(fake.detach())
+    loss_D = (F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake))
+              + F.binary_cross_entropy_with_logits(d_real, torch.ones_like(d_real))) / 2
+    loss_D.backward()
+    opt_D.step()
+    opt_G.zero_grad(set_to_none=True)
+    d_gen = D(G(torch.randn_like(z)))
+    loss_G = F.binary_cross_entropy_with_logits(d_gen, torch.ones_like(d_gen))
+    loss_G.backward()
+    opt_G.step()
+    return {"loss_D": loss_D.item(), "loss_G": loss_G.item(),
+            "D_x": torch.sigmoid(d_real).mean().item(), "D_G_z": torch.sigmoid(d_fake).mean().item()}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--g-channels", type=int, default=32)
@@ -81,7 +100,11 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--four-block", action="store_true", help="the deeplearning.ai course's four-block pair")
     ap.add_argument("--four-block-g", action="store_true", help="its four-block G (64 wide) against the kit's D")
-    ap.add_argument("--dcgan-init", action="store_true", help="weights N(0, 0.02), BatchNorm N(1, 0.02)")
+    ap.add_argument("--dcgan-init", action="store_true", help="weights N(0, 0.02), BatchNorm scales N(1, 0.02)")
+    ap.add_argument("--bn-init-mean", type=float, default=1.0,
+                    help="with --dcgan-init: the mean of BatchNorm's scales (the course's notebook draws them from N(0, 0.02))")
+    ap.add_argument("--course-step", action="store_true",
+                    help="the course's step: D's loss halved, fresh noise for G's update (instead of dcgan_step)")
     ap.add_argument("--out", default="dcgan_trials.jsonl")
     a = ap.parse_args(argv)
     set_threads()
@@ -116,7 +139,7 @@ def main(argv=None) -> int:
             if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
                 nn.init.normal_(m.weight, 0.0, 0.02)
             if isinstance(m, nn.BatchNorm2d):
-                nn.init.normal_(m.weight, 1.0, 0.02)
+                nn.init.normal_(m.weight, a.bn_init_mean, 0.02)
                 nn.init.zeros_(m.bias)
     opt_G = torch.optim.Adam(G.parameters(), a.lr, betas=tuple(a.betas))
     opt_D = torch.optim.Adam(D.parameters(), a.lr, betas=tuple(a.betas))
@@ -133,7 +156,8 @@ def main(argv=None) -> int:
                     break
                 t0 = time.perf_counter()
                 real = data[perm[i * a.batch_size:(i + 1) * a.batch_size]]
-                stats = dcgan_step(G, D, opt_G, opt_D, real, torch.randn(a.batch_size, 64, generator=g))
+                step = course_step if a.course_step else dcgan_step
+                stats = step(G, D, opt_G, opt_D, real, torch.randn(a.batch_size, 64, generator=g))
                 if G_ema is not None:
                     update_ema(G_ema, G)
                 seconds += time.perf_counter() - t0

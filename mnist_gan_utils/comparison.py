@@ -126,6 +126,17 @@ def steps(rows: list[dict], base: dict) -> str:
     return "\n".join(lines)
 
 
+def blends(rows: list[dict], real: dict | None = None) -> str:
+    """Where each row's digits fall (``evaluation.blend_split``): recognised, two-digit blends, and other,
+    as a Markdown table; ``real``: the same split of real test digits, shown first for scale."""
+    lines = ["| model | recognised | two-digit blends | other |", "|---|---|---|---|"]
+    split = [("real test digits", real)] if real else []
+    split += [(r["title"], {"recognised": r["recognised_rate"], "blends": r["blend_rate"],
+                            "other": 1 - r["recognised_rate"] - r["blend_rate"]}) for r in rows]
+    lines += [f"| {title} | {s['recognised']:.1%} | {s['blends']:.1%} | {s['other']:.1%} |" for title, s in split]
+    return "\n".join(lines)
+
+
 def table(rows: list[dict]) -> str:
     """The rows as a Markdown table (what notebooks 06 and 07 print), with each model's training budget."""
     judged = bool(rows) and "judge_recognised_rate" in rows[0]

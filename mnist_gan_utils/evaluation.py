@@ -80,6 +80,16 @@ def recognised_rate(probs: torch.Tensor, threshold: float = RECOGNISED_THRESHOLD
     return (probs.max(1).values >= threshold).float().mean().item()
 
 
+def blend_split(probs: torch.Tensor, threshold: float = RECOGNISED_THRESHOLD) -> dict:
+    """Shares of digits that are ``recognised`` (top class >= ``threshold``), ``blends`` of two digits (not
+    recognised, but the two likeliest classes together reach ``threshold``) and ``other`` (neither)."""
+    top = probs.topk(2, dim=1).values
+    recognised = top[:, 0] >= threshold
+    blends = ~recognised & (top.sum(1) >= threshold)
+    return {"recognised": recognised.float().mean().item(), "blends": blends.float().mean().item(),
+            "other": (~recognised & ~blends).float().mean().item()}
+
+
 def class_histogram(probs: torch.Tensor) -> torch.Tensor:
     """Fraction of samples predicted as each digit, ``(10,)``."""
     return torch.bincount(probs.argmax(1), minlength=NUM_CLASSES).float() / probs.shape[0]
@@ -173,6 +183,7 @@ def evaluate_images(classifier: nn.Module, fake: torch.Tensor, real_test: torch.
     out = {
         "n": int(fake.shape[0]),
         "recognised_rate": recognised_rate(probs),
+        "blend_rate": blend_split(probs)["blends"],
         "class_fractions": [round(float(v), 4) for v in hist],
         "min_class_fraction": float(hist.min()), "max_class_fraction": float(hist.max()),
         "kl_to_uniform": kl_to_uniform(hist),

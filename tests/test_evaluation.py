@@ -16,6 +16,16 @@ def test_recognised_rate_histogram_and_kl():
     assert ev.kl_to_uniform(torch.tensor([1.0] + [0.0] * 9)) == pytest.approx(math.log(10))
 
 
+def test_blend_split_tells_one_digit_from_a_blend_of_two_and_from_neither():
+    probs = torch.tensor([[0.95, 0.05] + [0.0] * 8,      # recognised
+                          [0.5, 0.45, 0.05] + [0.0] * 7,  # a blend of 0 and 1
+                          [0.3, 0.3, 0.4] + [0.0] * 7,    # neither: three digits share it
+                          [0.85, 0.1] + [0.05 / 8] * 8])   # not recognised, top two 0.95: a blend
+    split = ev.blend_split(probs)
+    assert split == pytest.approx({"recognised": 0.25, "blends": 0.5, "other": 0.25})
+    assert sum(split.values()) == pytest.approx(1.0)
+
+
 def test_frechet_distance_zero_for_same_set_positive_for_other(mnist_test):
     C = Classifier(channels=8).eval()
     x, other = mnist_test[0][:400], mnist_test[0][400:800]
@@ -127,3 +137,14 @@ def test_the_comparison_table_shows_the_second_judge_in_columns_of_its_own():
     assert len({line.count("|") for line in plain}) == 1 and len({line.count("|") for line in judged}) == 1
     assert judged[0].count("|") == plain[0].count("|") + 2
     assert "| 80.0% | 97.00% |" in judged[2] and "| 70.0% | – |" in judged[3]
+
+
+def test_evaluate_images_splits_the_misses_into_blends_and_the_rest(mnist_test):
+    from mnist_gan_utils.comparison import blends
+    x, _ = mnist_test
+    C = Classifier().eval()
+    m = ev.evaluate_images(C, x[:50], x[50:100])
+    assert m["blend_rate"] == pytest.approx(ev.blend_split(ev.predict_proba(C, x[:50]))["blends"])
+    lines = blends([{"title": "m", **m}], real={"recognised": 0.98, "blends": 0.015, "other": 0.005}).splitlines()
+    assert lines[2] == "| real test digits | 98.0% | 1.5% | 0.5% |" and lines[3].startswith("| m | ")
+    assert len({line.count("|") for line in lines}) == 1
