@@ -138,7 +138,7 @@ def blends(rows: list[dict], real: dict | None = None) -> str:
 
 
 def table(rows: list[dict]) -> str:
-    """The rows as a Markdown table (what notebooks 06 and 07 print), with each model's training budget."""
+    """The rows as a Markdown table (what notebooks 06 and 08 print), with each model's training budget."""
     judged = bool(rows) and "judge_recognised_rate" in rows[0]
     head = ("| model | recognised | digits min–max | KL to uniform | Fréchet (× floor) | label accuracy "
             + ("| second judge: recognised | label accuracy " if judged else "")

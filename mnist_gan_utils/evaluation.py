@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from .models import NUM_CLASSES
+from .models.common import memory_format
 from .sampling import balanced_labels, sample, sample_digits, to_unit  # noqa: F401 - here for the lessons' `ev.sample`
 
 RECOGNISED_THRESHOLD = 0.9
@@ -44,15 +45,11 @@ def _in_batches(model: nn.Module, fn, images: torch.Tensor, batch_size: int) -> 
     images = _check_images(images)
     model.eval()
     device = next(model.parameters()).device
-    # On the CPU, channels-last convolutions in batches of 250 ran the classifier 1.8x faster here
-    # (2,700 vs 1,500 images/s); the results are the same up to float rounding.
-    channels_last = device.type == "cpu"
-    if channels_last:
-        model.to(memory_format=torch.channels_last)
+    layout = memory_format(device)  # on the CPU, channels-last: 2,700 vs 1,500 classifier images/s here
+    model.to(memory_format=layout)
     out = []
     for i in range(0, images.shape[0], batch_size):
-        x = images[i:i + batch_size].to(device)
-        out.append(fn(x.contiguous(memory_format=torch.channels_last) if channels_last else x).cpu())
+        out.append(fn(images[i:i + batch_size].to(device).contiguous(memory_format=layout)).cpu())
     return torch.cat(out)
 
 

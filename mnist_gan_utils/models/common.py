@@ -10,6 +10,13 @@ MAX_CLUSTERS = 1000
 IMAGE_SHAPE = (1, 28, 28)
 
 
+def memory_format(device) -> torch.memory_format:
+    """Channels-last on a CPU, where the kit's convolutions run faster in it (the classifier about 1.8x,
+    the flow network's training step about 1.1x, here; same results up to float rounding); the default
+    layout elsewhere. Use it for a network's weights and for its inputs alike."""
+    return torch.channels_last if torch.device(device).type == "cpu" else torch.contiguous_format
+
+
 def check_int(name, value, low=1, high=None):
     if not isinstance(value, int) or isinstance(value, bool) or value < low or (high is not None and value > high):
         rng = f"[{low}, {high}]" if high is not None else f">= {low}"

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .common import IMAGE_SHAPE, NUM_CLASSES, check_input, check_int
+from .common import IMAGE_SHAPE, NUM_CLASSES, check_input, check_int, memory_format
 
 NULL_LABEL = NUM_CLASSES   # the label of "no label": what guidance compares the label with
 SOLVERS = ("euler", "midpoint")
@@ -147,9 +147,8 @@ class FlowMatchingGenerator(nn.Module):
         check_input("FlowMatchingGenerator input z", z.flatten(1), (self.noise_dim,), "(N, 784)", self)
         if labels is None:
             labels = torch.full((z.shape[0],), NULL_LABEL, dtype=torch.long, device=z.device)
-        x0 = z.reshape(-1, *IMAGE_SHAPE)
-        if x0.device.type == "cpu":  # channels-last convolutions draw about 1.3x faster on a CPU, same numbers
-            self.net.to(memory_format=torch.channels_last)
-            x0 = x0.contiguous(memory_format=torch.channels_last)
+        layout = memory_format(z.device)  # channels-last on a CPU: about 1.3x faster drawing, same numbers
+        self.net.to(memory_format=layout)
+        x0 = z.reshape(-1, *IMAGE_SHAPE).contiguous(memory_format=layout)
         x = solve(self.net, x0, labels, self.steps, self.solver, self.guidance)
         return x.clamp(-1, 1).contiguous()

@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from ..data import MNISTBatches
+from ..models.common import memory_format
 from ..models.flow_matching import NULL_LABEL, SOLVERS, FlowMatchingGenerator, VelocityUNet
 from . import distributed
 from .averaging import averaged, update_ema
@@ -76,9 +77,7 @@ def train_flow_matching(config: FlowMatchingConfig | None = None, data=None, **o
     from ..sampling import balanced_labels
 
     config, device, images, labels = prepare(FlowMatchingConfig, config, overrides, data)
-    net = VelocityUNet(config.channels, config.emb_dim).to(device)
-    if device.type == "cpu":  # channels-last weights: a training step about 1.1x faster on a CPU
-        net = net.to(memory_format=torch.channels_last)
+    net = VelocityUNet(config.channels, config.emb_dim).to(device, memory_format=memory_format(device))
     net_ema = averaged(net, config.ema_decay, power=2.0)
     opt = torch.optim.Adam(net.parameters(), lr=config.lr)
     batches = MNISTBatches(images, labels, config.batch_size, value_range=(-1, 1), device=device, seed=config.seed)
