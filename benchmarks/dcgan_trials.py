@@ -147,6 +147,7 @@ def main(argv=None) -> int:
     data = x.float().div(127.5).sub(1).unsqueeze(1)
     steps = len(x) // a.batch_size
     g = torch.Generator().manual_seed(a.seed)
+    step = course_step if a.course_step else dcgan_step
     done, seconds, rows = 0, 0.0, []
     with open(a.out, "w") as out:
         while done < a.epochs * steps:
@@ -156,7 +157,6 @@ def main(argv=None) -> int:
                     break
                 t0 = time.perf_counter()
                 real = data[perm[i * a.batch_size:(i + 1) * a.batch_size]]
-                step = course_step if a.course_step else dcgan_step
                 stats = step(G, D, opt_G, opt_D, real, torch.randn(a.batch_size, 64, generator=g))
                 if G_ema is not None:
                     update_ema(G_ema, G)

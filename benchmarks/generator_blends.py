@@ -30,8 +30,7 @@ def main() -> int:
     judges = {"kit": load_pretrained("classifier"), "second judge": load_pretrained("mlp_classifier")}
     print("| generator | kit: recognised | two-digit blends | other | second judge: recognised | blends | other |\n"
           "|---|---:|---:|---:|---:|---:|---:|")
-    real = load_mnist("test")[0].float().div(255).unsqueeze(1)
-    rows = {"real test digits": real, **{f"`{name}`": None for name in UNCONDITIONAL}}
+    rows = {"real test digits": load_mnist("test")[0], **{f"`{name}`": None for name in UNCONDITIONAL}}
     for row, images in rows.items():
         if images is None:
             images = sample(load_pretrained(row.strip("`")), 10_000, seed=1)
