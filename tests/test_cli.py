@@ -42,8 +42,12 @@ def test_train_dcgan_again_continues_with_the_same_settings_and_says_so(tmp_path
 
 
 def test_bad_hyperparameter_is_a_clear_error(tmp_path):
+    """One line naming the setting, its range and the value, before any data loads or folder is made."""
     r = _run("train", "gan", "--epochs", "0", "--run-dir", str(tmp_path / "r"))
-    assert r.returncode != 0 and "epochs must be" in r.stderr
+    assert (r.returncode, r.stderr, r.stdout) == (2, "error: epochs must be an integer >= 1, got 0\n", "")
+    r = _run("train", "vae", "--lr", "nan", "--run-dir", str(tmp_path / "r"))
+    assert (r.returncode, r.stderr) == (2, "error: lr must be a finite number > 0, got nan\n")
+    assert not (tmp_path / "r").exists()
 
 
 def test_pretrain_quick_writes_models_and_manifest(tmp_path):

@@ -36,6 +36,14 @@ def test_two_cpu_processes_train_one_model_and_rank_0_alone_writes(tmp_path, kin
         assert sorted(p.name for p in (tmp_path / "run").glob("epoch_*.png")) == ["epoch_001.png", "epoch_002.png"]
 
 
+def test_two_processes_stopped_after_epoch_1_resume_bit_for_bit(tmp_path):
+    """The self-conditioned GAN under torchrun, stopped after its first epoch and resumed, ends where the
+    uninterrupted 2-process run ends: each process's weights, and rank 0's whole checkpoint."""
+    ranks = _torchrun(tmp_path, "resume")
+    assert [r["interrupted_epoch"] for r in ranks] == [0, 0]
+    assert ranks[0]["differs"] == [] and ranks[1]["differs"] == []
+
+
 def test_shards_are_disjoint_equal_and_cover_the_data(monkeypatch):
     import torch
     x, y = torch.arange(11), torch.arange(11)

@@ -10,7 +10,7 @@ from mnist_gan_utils.models.flow_matching import NULL_LABEL, euler_step, guided_
 from mnist_gan_utils.training import FlowMatchingConfig, flow_matching_loss, train_flow_matching
 
 TINY = dict(channels=8, emb_dim=16, batch_size=32, max_steps_per_epoch=4, grid_size=10, steps=2, progress=False,
-            device="cpu")
+            device="cpu", lr=3e-3)  # a step size at which 8 steps already learn something measurable
 
 
 def test_the_network_keeps_the_image_shape_and_names_a_bad_input():
@@ -82,11 +82,18 @@ def test_the_generator_samples_deterministically_in_range_through_sample():
         solve(G.net, torch.randn(2, 1, 28, 28), torch.tensor([1, 2]), solver="rk4")
 
 
-@pytest.mark.parametrize("field, value", [("label_dropout", 1.0), ("solver", "heun4"), ("steps", 0),
-                                          ("channels", 20), ("guidance", -1.0), ("lr", 0.0)])
-def test_bad_settings_are_named(field, value):
-    with pytest.raises(ValueError, match=field):
+@pytest.mark.parametrize("field, value, allowed", [
+    ("label_dropout", 1.0, "a number in [0.0, 1.0)"), ("ema_decay", -0.1, "a number in [0.0, 1.0)"),
+    ("solver", "heun4", "one of ('euler', 'midpoint')"), ("steps", 0, "an integer in [1, 1000]"),
+    ("steps", 2.0, "an integer in [1, 1000]"), ("channels", 20, "a multiple of 8 in [8, 512] (GroupNorm's 8 groups)"),
+    ("channels", 520, "an integer in [1, 512]"), ("emb_dim", None, "an integer in [1, 2048]"),
+    ("guidance", -1.0, "a number in [0.0, 20.0]"), ("guidance", "1.5", "a number in [0.0, 20.0]"),
+    ("lr", 0.0, "a finite number > 0"),
+])
+def test_bad_settings_name_the_setting_its_range_and_the_value(field, value, allowed):
+    with pytest.raises(ValueError) as e:
         FlowMatchingConfig(**{field: value})
+    assert str(e.value) == f"{field} must be {allowed}, got {value!r}"
 
 
 def test_training_writes_grids_and_a_resumed_run_equals_an_uninterrupted_one(tmp_path, small_data):
@@ -98,5 +105,14 @@ def test_training_writes_grids_and_a_resumed_run_equals_an_uninterrupted_one(tmp
     a, b = (load_checkpoint(r.run_dir / "checkpoint.pt")["models"] for r in (full, resumed))
     assert all(torch.equal(a["net"][k], b["net"][k]) for k in a["net"])
     assert all(torch.equal(a["net_ema"][k], b["net_ema"][k]) for k in a["net_ema"])
-    assert full.history["loss"][-1] < full.history["loss"][0] * 1.5  # finite and not exploding
     assert not full.generator.training
+    # The loop learned the straight paths' velocity x1 - x0, measured here without flow_matching_loss: on 256
+    # fixed points of those paths, the network that draws errs clearly less than one that predicts no velocity
+    # (the untrained network, whose last layer starts at zero). About 0.95 of it after these 8 steps.
+    g = torch.Generator().manual_seed(1)
+    x1, y = small_data[0][:256].float().div(127.5).sub(1).unsqueeze(1), small_data[1][:256]
+    x0, t = torch.randn(x1.shape, generator=g), torch.rand(256, generator=g)
+    x_t = (1 - t.view(-1, 1, 1, 1)) * x0 + t.view(-1, 1, 1, 1) * x1
+    with torch.no_grad():
+        error = torch.nn.functional.mse_loss(full.generator.net(x_t, t, y), x1 - x0).item()
+    assert error < 0.97 * (x1 - x0).pow(2).mean().item()

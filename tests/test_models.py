@@ -7,10 +7,15 @@ from mnist_gan_utils.models import (VAE, Classifier, Critic, Decoder, Discrimina
 
 def test_generator_shapes_and_range():
     G = Generator(noise_dim=64).eval()
-    x = G(torch.randn(5, 64))
+    z = torch.randn(5, 64)
+    x = G(z)
     assert x.shape == (5, 1, 28, 28)
-    assert x.min() >= -1 and x.max() <= 1
-    assert G(torch.randn(5, 64, 1, 1)).shape == (5, 1, 28, 28)  # the DCGAN (N, nz, 1, 1) convention works too
+    assert torch.equal(G(z[:, :, None, None]), x)  # the DCGAN (N, nz, 1, 1) convention works too
+    last = [m for m in G.modules() if isinstance(m, torch.nn.ConvTranspose2d)][-1]
+    with torch.no_grad():  # outputs of a fresh G are near 0; pushed far out, they stop at -1 and 1 (Tanh)
+        last.weight.mul_(1e4)
+        x = G(z)
+    assert x.abs().max() <= 1 and (x.abs() > 0.99).float().mean() > 0.5
 
 
 def test_the_wgan_gp_critic_is_the_discriminator_without_batchnorm():
@@ -21,9 +26,11 @@ def test_the_wgan_gp_critic_is_the_discriminator_without_batchnorm():
 
 
 def test_decoder_vae_classifier_predictor_shapes():
-    dec = Decoder(latent_dim=8)
-    img = dec(torch.randn(3, 8))
-    assert img.shape == (3, 1, 28, 28) and img.min() >= 0 and img.max() <= 1
+    dec = Decoder(latent_dim=8).eval()
+    z = torch.randn(3, 8)
+    img = dec(z)
+    with torch.no_grad():  # pixels in [0, 1]: the sigmoid of the logits the VAE trains through
+        assert img.shape == (3, 1, 28, 28) and torch.allclose(img, torch.sigmoid(dec.decode_logits(z)))
     logits, mu, logvar = VAE(latent_dim=8)(torch.rand(3, 1, 28, 28))
     assert logits.shape == (3, 1, 28, 28) and mu.shape == logvar.shape == (3, 8)
     C = Classifier()
@@ -35,11 +42,19 @@ def test_decoder_vae_classifier_predictor_shapes():
 
 
 def test_published_loading_idiom(tmp_path):
-    """`G = Generator(noise_dim=64); G.load_state_dict(torch.load(path))` works as users write it."""
+    """`G = Generator(noise_dim=64); G.load_state_dict(torch.load(path))`, as users write it, restores the very
+    generator saved, BatchNorm statistics included: the same digits from the same noise."""
+    torch.manual_seed(0)
+    saved = Generator(noise_dim=64)
+    saved(torch.randn(64, 64))  # a train-mode pass: running statistics of its own, as after training
     path = tmp_path / "g.pth"
-    torch.save(Generator(noise_dim=64).state_dict(), path)
+    torch.save(saved.state_dict(), path)
     G = Generator(noise_dim=64)
     G.load_state_dict(torch.load(path))
+    z = torch.randn(8, 64)
+    with torch.no_grad():
+        assert torch.equal(G.eval()(z), saved.eval()(z))
+        assert not torch.allclose(Generator(noise_dim=64).eval()(z), saved(z))  # another G draws other digits
 
 
 @pytest.mark.parametrize("make, bad, error", [
@@ -55,10 +70,12 @@ def test_wrong_input_names_the_problem(make, bad, error):
 
 
 def test_bad_constructor_arguments():
-    with pytest.raises(ValueError, match="noise_dim"):
+    with pytest.raises(ValueError, match=r"^noise_dim must be an integer >= 1, got 0$"):
         Generator(noise_dim=0)
-    with pytest.raises(ValueError, match="channels"):
-        Discriminator(channels=-1)
+    with pytest.raises(ValueError, match=r"^channels must be an integer >= 1, got 32\.0$"):
+        Discriminator(channels=32.0)
+    with pytest.raises(ValueError, match=r"^clusters must be an integer in \[2, 1000\], got 1001$"):
+        SelfConditionedGenerator(16, clusters=1001)
     with pytest.raises(ValueError, match="labels"):
         LatentCodePredictor()(torch.tensor([10]))
     with pytest.raises(TypeError, match="labels"):

@@ -1,6 +1,7 @@
 """Students interrupt kernels and paste odd values into parameter cells: nothing may be lost, and every
 bad value gets an error that names it."""
 import math
+import re
 import signal
 import subprocess
 import sys
@@ -8,7 +9,7 @@ import time
 
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from mnist_gan_utils import evaluation as ev
@@ -53,38 +54,54 @@ def test_sigkill_mid_epoch_then_resume_equals_uninterrupted(tmp_path):
 
 bad_numbers = st.one_of(st.integers(max_value=0), st.just(math.nan), st.just(math.inf), st.just(-math.inf),
                         st.floats(max_value=0.0), st.text(max_size=3), st.none(), st.booleans())
+# What each message says is allowed: "<field> must be <this>, got <repr of the value>", a ValueError whatever
+# the value's type (README: "A bad setting raises a ValueError that names it and its range").
+ALLOWED = {"epochs": "an integer >= 1", "batch_size": "an integer in [1, 60000]", "lr": "a finite number > 0",
+           "noise_dim": "an integer in [1, 4096]", "g_channels": "an integer in [1, 4096]",
+           "grid_size": "an integer in [1, 1024]", "latent_dim": "an integer >= 1", "hidden": "an integer >= 1",
+           "beta": "a finite number > 0", "channels": "an integer >= 1", "weight_decay": "a number in [0.0, 1.0]",
+           "rotation": "a number in [0.0, 180.0]"}
+
+
+def raises_named(field, value):
+    return pytest.raises(ValueError, match=f"^{re.escape(f'{field} must be {ALLOWED[field]}, got {value!r}')}$")
 
 
 @settings(max_examples=30, deadline=None)
 @given(field=st.sampled_from(["epochs", "batch_size", "lr", "noise_dim", "g_channels", "grid_size"]),
        value=bad_numbers)
 def test_bad_gan_config_values_name_the_field(field, value):
-    with pytest.raises((ValueError, TypeError), match=field):
+    with raises_named(field, value):
         GANConfig(**{field: value})
 
 
 @settings(max_examples=30, deadline=None)
 @given(b1=st.floats(allow_nan=True, allow_infinity=True), b2=st.floats(allow_nan=True, allow_infinity=True))
+@example(0.5, 1.0)  # at the ends of [0, 1)
+@example(1.0, 0.0)
+@example(0.0, 0.999)
+@example(-1e-9, 0.9)
 def test_betas_outside_unit_interval_are_refused(b1, b2):
     if 0 <= b1 < 1 and 0 <= b2 < 1:
         GANConfig(betas=(b1, b2))
     else:
-        with pytest.raises(ValueError, match="betas"):
+        with pytest.raises(ValueError, match=re.escape(f"betas must be a pair (beta1, beta2), each in [0, 1), "
+                                                       f"got {(b1, b2)!r}")):
             GANConfig(betas=(b1, b2))
 
 
 @settings(max_examples=20, deadline=None)
 @given(field=st.sampled_from(["epochs", "batch_size", "lr", "latent_dim", "hidden", "beta"]), value=bad_numbers)
 def test_bad_vae_config_values_name_the_field(field, value):
-    with pytest.raises((ValueError, TypeError), match=field):
+    with raises_named(field, value):
         VAEConfig(**{field: value})
 
 
 @settings(max_examples=20, deadline=None)
 @given(field=st.sampled_from(["epochs", "lr", "channels", "weight_decay", "rotation"]),
-       value=st.one_of(st.just(-1), st.just(math.nan), st.just(-0.5)))
+       value=st.one_of(st.just(-1), st.just(math.nan), st.just(-0.5), st.just("1"), st.none()))
 def test_bad_classifier_config_values_name_the_field(field, value):
-    with pytest.raises(ValueError, match=field):
+    with raises_named(field, value):
         ClassifierConfig(**{field: value})
 
 
@@ -93,22 +110,46 @@ dtypes = st.sampled_from([torch.float32, torch.float64, torch.int64, torch.uint8
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(shape=tensor_shapes, dtype=dtypes)
-def test_models_reject_wrong_tensors_with_a_named_error(shape, dtype):
-    x = torch.zeros(shape, dtype=dtype)
-    for model, ok_shape in ((Generator(16, 4), (16,)), (Decoder(8, 16), (8,)), (Classifier(4, 8), (1, 28, 28))):
-        if tuple(shape[1:]) == ok_shape and dtype.is_floating_point:
-            continue
-        with pytest.raises((ValueError, TypeError), match="expected"):
-            model.eval()(x)
+@given(which=st.integers(0, 2), n=st.integers(1, 5), right_shape=st.booleans(), other=tensor_shapes, dtype=dtypes)
+def test_models_reject_wrong_tensors_with_a_named_error(which, n, right_shape, other, dtype):
+    """A wrong dtype is a TypeError, whatever the shape (float64, numpy's default, too: the weights are
+    float32); a float32 tensor of a wrong shape a ValueError; the right one goes through."""
+    model, trailing = ((Generator(16, 4), (16,)), (Decoder(8, 16), (8,)), (Classifier(4, 8), (1, 28, 28)))[which]
+    x = torch.zeros((n, *trailing) if right_shape else (n, *other), dtype=dtype)
+    model.eval()
+    if dtype != torch.float32:
+        expected = "torch.float32 tensor (the model's weights)" if dtype.is_floating_point else "floating-point tensor"
+        with pytest.raises(TypeError, match="input [zx]: " + re.escape(f"expected a {expected}, got {dtype}; "
+                                                                       f"convert with .float()")):
+            model(x)
+    elif tuple(x.shape[1:]) != trailing:  # (other has no dimension above 5: never a right shape)
+        with pytest.raises(ValueError, match=r"input.*: expected shape \(N, .*\), got \("):
+            model(x)
+    else:
+        with torch.no_grad():
+            assert model(x).shape[0] == n
 
 
 @settings(max_examples=30, deadline=None)
-@given(shape=tensor_shapes, scale=st.sampled_from([-2.0, 3.0, 255.0]))
-def test_evaluation_rejects_wrong_shapes_and_ranges(shape, scale):
-    C = Classifier(4, 8)
-    with pytest.raises((ValueError, TypeError), match="images"):
-        ev.predict_proba(C, torch.full(shape, scale))
+@given(shape=tensor_shapes)
+def test_evaluation_rejects_wrong_shapes(shape):
+    with pytest.raises(ValueError, match=r"^images must have shape \(N, 1, 28, 28\) or \(N, 28, 28\), got \("):
+        ev.predict_proba(Classifier(4, 8), torch.rand(shape))
+
+
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(1, 5), three_dims=st.booleans(), ends=st.lists(st.floats(-3.0, 300.0), min_size=2, max_size=2))
+def test_evaluation_rejects_images_outside_the_unit_range(n, three_dims, ends):
+    """Right shapes, (N, 1, 28, 28) or (N, 28, 28): the range check answers, naming the range found."""
+    x = torch.linspace(min(ends), max(ends), n * 784).view(n, 1, 28, 28)
+    x = x[:, 0] if three_dims else x
+    if x.min() >= 0 and x.max() <= 1:
+        assert ev.predict_proba(Classifier(4, 8), x).shape == (n, 10)
+    elif x.min() < -1e-3 or x.max() > 1 + 1e-3:
+        found = f"[{x.min():.2f}, {x.max():.2f}]"
+        with pytest.raises(ValueError, match=re.escape(f"images must be in [0, 1] (got {found}); map Generator "
+                                                       f"outputs with to_unit()")):
+            ev.predict_proba(Classifier(4, 8), x)
 
 
 def test_tensor_on_another_device_is_named():

@@ -5,25 +5,29 @@ import torch
 
 from mnist_gan_utils.paths import MODELS_DIR
 from mnist_gan_utils.checkpoints import load_checkpoint
-from mnist_gan_utils.training import (ClassifierConfig, GANConfig, TrainingDivergedError, VAEConfig, pick_device,
-                                      train_classifier, train_gan, train_vae)
+from mnist_gan_utils.training import (ClassifierConfig, GANConfig, PredictorConfig, TrainingDivergedError, VAEConfig,
+                                      pick_device, train_classifier, train_gan, train_vae)
 
 TINY_GAN = dict(g_channels=8, d_channels=8, noise_dim=16, batch_size=32, grid_size=16, progress=False,
                 device="cpu")  # bitwise-reproducible on the CPU; CUDA kernels may not be
 
 
-def _params(m):
-    return [p.detach().clone() for p in m.state_dict().values()]
+def assert_every_parameter_moved(config, G, D, still_in_D=()):
+    """G's and D's parameters all differ from those train_gan started from (it seeds, then builds them),
+    but D's named in ``still_in_D``. Parameters, not the state_dict: BatchNorm statistics and cluster buffers
+    change without any update; by more than rounding, which the weight average's arithmetic adds alone."""
+    from mnist_gan_utils.training.gan import build_networks
+    torch.manual_seed(config.seed)
+    for before, after, still in zip(build_networks(config), (G, D), ((), still_in_D)):
+        start = dict(before.named_parameters())
+        unmoved = [name for name, w in after.named_parameters() if torch.allclose(w, start[name], rtol=0, atol=1e-6)]
+        assert len(start) >= 3 and unmoved == [n for n in start if n in still], (type(after).__name__, unmoved)
 
 
 def test_gan_step_changes_weights_and_writes_grid_and_checkpoint(tmp_path, small_data):
-    from mnist_gan_utils.models import SelfConditionedGenerator
-    torch.manual_seed(0)
-    before_G = _params(SelfConditionedGenerator(16, 8, clusters=300))  # same seed -> same init as inside train_gan
-    r = train_gan(GANConfig(epochs=1, max_steps_per_epoch=3, run_dir=str(tmp_path / "run"), ema_decay=0.0,
-                            **TINY_GAN), data=small_data)
-    after = _params(r.generator)
-    assert any(not torch.equal(a, b) for a, b in zip(before_G, after))
+    config = GANConfig(epochs=1, max_steps_per_epoch=3, run_dir=str(tmp_path / "run"), ema_decay=0.0, **TINY_GAN)
+    r = train_gan(config, data=small_data)
+    assert_every_parameter_moved(config, r.generator, r.discriminator)
     assert (tmp_path / "run" / "epoch_001.png").exists() and (tmp_path / "run" / "checkpoint.pt").exists()
     assert set(r.history) >= {"loss_D", "loss_G", "D_x", "D_G_z", "step_loss_D", "step_D_G_z"}
     assert len(r.history["step_loss_D"]) == 3 and len(r.history["loss_D"]) == 1
@@ -79,8 +83,9 @@ def test_existing_run_folder_is_not_overwritten(tmp_path, small_data):
 def test_resume_with_other_settings_is_refused(tmp_path, small_data):
     cfg = GANConfig(epochs=1, max_steps_per_epoch=1, run_dir=str(tmp_path / "r"), **TINY_GAN)
     train_gan(cfg, data=small_data)
-    with pytest.raises(ValueError, match="lr"):
-        train_gan(cfg, data=small_data, resume=True, epochs=2, lr=1e-3)
+    with pytest.raises(ValueError, match=r"differ from the interrupted run \(old, new\): "
+                                         r"\{'lr': \(0\.0002, 0\.001\)\}\."):
+        train_gan(cfg, data=small_data, resume=True, epochs=2, lr=1e-3)  # more epochs alone would resume
 
 
 def test_training_never_writes_into_models():
@@ -108,15 +113,33 @@ def test_nan_loss_stops_with_advice_and_keeps_checkpoint(tmp_path, small_data, m
     assert ckpt["epoch"] == 0 and all(torch.isfinite(v).all() for v in ckpt["models"]["vae"].values())
 
 
-@pytest.mark.parametrize("field, value", [
-    ("epochs", 0), ("epochs", -3), ("epochs", 1.5), ("batch_size", 0), ("batch_size", 60_001), ("lr", 0.0),
-    ("lr", -1e-3), ("lr", math.nan), ("betas", (0.5, 1.0)), ("betas", (-0.1, 0.9)), ("betas", 0.5),
-    ("noise_dim", 0), ("device", "tpu"), ("rotation", -5), ("ema_decay", 1.0), ("ema_power", -1.0), ("loss", "hinge"),
-    ("clusters", 1), ("clusters", -2), ("clusters", 2.5),
+INTEGER, POSITIVE, UNIT = "an integer >= 1", "a finite number > 0", "a number in [0.0, 1.0)"
+CLUSTERS, BETAS = "0 or an integer in [2, 1000] (self-conditioned)", "a pair (beta1, beta2), each in [0, 1)"
+
+
+@pytest.mark.parametrize("field, value, allowed", [
+    ("epochs", 0, INTEGER), ("epochs", -3, INTEGER), ("epochs", 1.5, INTEGER), ("epochs", "3", INTEGER),
+    ("batch_size", 0, "an integer in [1, 60000]"), ("batch_size", 60_001, "an integer in [1, 60000]"),
+    ("batch_size", None, "an integer in [1, 60000]"), ("lr", 0.0, POSITIVE), ("lr", -1e-3, POSITIVE),
+    ("lr", math.nan, POSITIVE), ("lr", "1e-3", POSITIVE), ("seed", -1, "an integer in [0, 4294967295]"),
+    ("max_steps_per_epoch", 0, INTEGER), ("train_size", 60_001, "an integer in [1, 60000]"),
+    ("betas", (0.5, 1.0), BETAS), ("betas", (-0.1, 0.9), BETAS), ("betas", 0.5, BETAS), ("betas", ("a", 0.9), BETAS),
+    ("noise_dim", 0, "an integer in [1, 4096]"), ("g_channels", 0, "an integer in [1, 4096]"),
+    ("d_channels", 4097, "an integer in [1, 4096]"), ("rotation", -5, "a number in [0.0, 180.0]"),
+    ("ema_decay", 1.0, UNIT), ("ema_power", -1.0, "a number in [0.0, 100.0]"),
+    ("ema_power", None, "a number in [0.0, 100.0]"),
+    ("bn_recalibration", -1, "an integer in [0, 100000] (batches; 0 keeps G's statistics)"),
+    ("grid_size", 0, "an integer in [1, 1024]"), ("embed_dim", 2000, "an integer in [1, 1024]"),
+    ("mismatch", 11.0, "a number in [0.0, 10.0]"), ("n_critic", 0, "an integer in [1, 100]"),
+    ("gp_weight", -1.0, "a number in [0.0, 1000000.0]"), ("loss", "hinge", "'bce' or 'wgan-gp'"),
+    ("cluster_embedding", "lookup", "one of ('centroid', 'table')"),
+    ("clusters", 1, CLUSTERS), ("clusters", -2, CLUSTERS), ("clusters", 2.5, CLUSTERS),
 ])
-def test_bad_gan_hyperparameters_name_the_parameter(field, value):
-    with pytest.raises(ValueError, match=field.split("_")[0]):
+def test_bad_gan_hyperparameters_name_the_parameter_its_range_and_the_value(field, value, allowed):
+    """The README's promise: a bad setting raises a ValueError that names it, its range and the value given."""
+    with pytest.raises(ValueError) as e:
         GANConfig(**{field: value})
+    assert str(e.value) == f"{field} must be {allowed}, got {value!r}"
 
 
 @pytest.mark.parametrize("power", [0.0, 2.0, 8.0])
@@ -175,21 +198,36 @@ def test_batch_larger_than_data_is_refused(small_data):
         train_gan(data=small_data, **dict(TINY_GAN, batch_size=1000))
 
 
-def test_other_configs_validate():
-    with pytest.raises(ValueError, match="latent_dim"):
-        VAEConfig(latent_dim=0)
-    with pytest.raises(ValueError, match="dropout"):
-        ClassifierConfig(dropout=1.0)
+@pytest.mark.parametrize("config, field, value, allowed", [
+    (VAEConfig, "latent_dim", 0, INTEGER), (VAEConfig, "hidden", 2.0, INTEGER), (VAEConfig, "beta", "2", POSITIVE),
+    (VAEConfig, "prior_components", -1, "an integer in [0, 1000] (0: the N(0, I) prior)"),
+    (ClassifierConfig, "dropout", 1.0, UNIT), (ClassifierConfig, "label_smoothing", None, UNIT),
+    (ClassifierConfig, "weight_decay", -0.1, "a number in [0.0, 1.0]"), (ClassifierConfig, "channels", 0, INTEGER),
+    (ClassifierConfig, "architecture", "resnet", "'cnn' or 'mlp'"),
+    (PredictorConfig, "keep_threshold", 1.5, "a number in [0.0, 1.0]"), (PredictorConfig, "candidates", 0, INTEGER),
+    (PredictorConfig, "min_bank", -1, "an integer >= 0"), (PredictorConfig, "mmd_weight", math.inf,
+                                                          "a number in [0.0, 1000000.0]"),
+])
+def test_other_configs_name_the_parameter_its_range_and_the_value(config, field, value, allowed):
+    with pytest.raises(ValueError) as e:
+        config(**{field: value})
+    assert str(e.value) == f"{field} must be {allowed}, got {value!r}"
 
 
-def test_pick_device():
-    assert pick_device("cpu").type == "cpu"
-    assert pick_device(None).type in ("cpu", "cuda", "mps")
-    with pytest.raises(ValueError, match="device"):
+def test_pick_device_prefers_cuda_then_mps_then_the_cpu(monkeypatch):
+    here = "cuda" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() else "cpu"
+    assert pick_device(None) == pick_device("auto") == torch.device(here)   # this machine's best
+    for cuda, mps, best in ((True, True, "cuda"), (True, False, "cuda"), (False, True, "mps"), (False, False, "cpu")):
+        monkeypatch.setattr(torch.cuda, "is_available", lambda cuda=cuda: cuda)
+        monkeypatch.setattr(torch.backends.mps, "is_available", lambda mps=mps: mps)
+        assert pick_device(None) == pick_device("auto") == torch.device(best), (cuda, mps)
+        assert pick_device("cpu") == torch.device("cpu")
+    with pytest.raises(ValueError, match=r"^device 'cuda' was asked for but CUDA is not available here"):
+        pick_device("cuda")
+    with pytest.raises(ValueError, match=r"^device 'mps' was asked for but MPS is not available here"):
+        pick_device("mps")
+    with pytest.raises(ValueError, match=r"^device must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps', got 'gpu0' \("):
         pick_device("gpu0")
-    if not torch.cuda.is_available():
-        with pytest.raises(ValueError, match="CUDA is not available"):
-            pick_device("cuda")
 
 
 def test_gradient_penalty_is_zero_for_a_unit_lipschitz_linear_critic():
@@ -206,9 +244,12 @@ def test_gradient_penalty_is_zero_for_a_unit_lipschitz_linear_critic():
 
 def test_wgan_gp_option_trains_and_checks_its_settings(tmp_path, small_data):
     from mnist_gan_utils.models import Critic, Generator
-    r = train_gan(GANConfig(epochs=1, max_steps_per_epoch=3, loss="wgan-gp", n_critic=2, betas=(0.0, 0.9),
-                            run_dir=str(tmp_path / "w"), **TINY_GAN), data=small_data)
+    config = GANConfig(epochs=1, max_steps_per_epoch=3, loss="wgan-gp", n_critic=2, betas=(0.0, 0.9),
+                       run_dir=str(tmp_path / "w"), **TINY_GAN)
+    r = train_gan(config, data=small_data)
     assert all(math.isfinite(v) for v in r.history["step_loss_D"] + r.history["step_loss_G"])
+    # G (its average) and the critic learned; the critic's last bias cannot: it cancels in E[C(fake)] - E[C(real)]
+    assert_every_parameter_moved(config, r.generator, r.discriminator, still_in_D={"net.4.bias"})
     assert type(r.generator) is Generator and type(r.discriminator) is Critic   # the DCGAN's G, a critic without BN
     assert GANConfig(loss="wgan-gp").clusters == 0
     with pytest.raises(ValueError, match="loss"):
@@ -219,10 +260,13 @@ def test_wgan_gp_option_trains_and_checks_its_settings(tmp_path, small_data):
 def test_conditional_gan_trains_with_either_objective(tmp_path, small_data, loss):
     from mnist_gan_utils.models import ConditionalDiscriminator, ConditionalGenerator
     extra = dict(n_critic=2, betas=(0.0, 0.9)) if loss == "wgan-gp" else {}
-    r = train_gan(GANConfig(epochs=1, max_steps_per_epoch=3, conditional=True, clusters=0, embed_dim=4, loss=loss,
-                            run_dir=str(tmp_path / "c"), **extra, **TINY_GAN), data=small_data)
+    config = GANConfig(epochs=1, max_steps_per_epoch=3, conditional=True, clusters=0, embed_dim=4, loss=loss,
+                       run_dir=str(tmp_path / "c"), **extra, **TINY_GAN)
+    r = train_gan(config, data=small_data)
     assert isinstance(r.generator, ConditionalGenerator) and isinstance(r.discriminator, ConditionalDiscriminator)
     assert all(math.isfinite(v) for v in r.history["step_loss_D"] + r.history["step_loss_G"])
+    # the critic's last bias cannot learn: it cancels in E[C(fake)] - E[C(real)]
+    assert_every_parameter_moved(config, r.generator, r.discriminator, {"head.bias"} if loss == "wgan-gp" else ())
     assert (tmp_path / "c" / "epoch_001.png").exists()
 
 
@@ -370,7 +414,7 @@ def test_the_add_on_loop_with_no_add_on_trains_the_dcgans_own_pair_with_the_aver
 def test_an_epoch_leaves_one_summary_line_and_no_bar_when_quiet(capsys, monkeypatch):
     import re
 
-    from mnist_gan_utils.training.engine import PROGRESS_ENV, progress_bar
+    from mnist_gan_utils.training.progress import PROGRESS_ENV, progress_bar
     monkeypatch.setenv(PROGRESS_ENV, "0")   # as papermill and CI run the notebooks
     bar = progress_bar(range(4), 4, "epoch 1/2", enabled=True)
     for i in bar:
@@ -381,7 +425,7 @@ def test_an_epoch_leaves_one_summary_line_and_no_bar_when_quiet(capsys, monkeypa
 
 
 def test_an_epoch_shows_a_bar_that_disappears_and_disabled_shows_nothing(capsys, monkeypatch):
-    from mnist_gan_utils.training.engine import PROGRESS_ENV, progress_bar
+    from mnist_gan_utils.training.progress import PROGRESS_ENV, progress_bar
     monkeypatch.setenv(PROGRESS_ENV, "1")
     bar = progress_bar(range(3), 3, "epoch 1/1", enabled=True)
     assert bar.bar is not None and not bar.bar.disable and not bar.bar.leave

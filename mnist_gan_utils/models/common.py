@@ -18,8 +18,10 @@ def memory_format(device) -> torch.memory_format:
 
 
 def check_int(name, value, low=1, high=None):
+    """A ValueError naming the setting, its allowed range and the value given, for anything else (a float,
+    a string, None or a bool included)."""
     if not isinstance(value, int) or isinstance(value, bool) or value < low or (high is not None and value > high):
-        rng = f"[{low}, {high}]" if high is not None else f">= {low}"
+        rng = f"in [{low}, {high}]" if high is not None else f">= {low}"
         raise ValueError(f"{name} must be an integer {rng}, got {value!r}")
 
 
@@ -33,6 +35,9 @@ def check_input(name: str, x, trailing: tuple, what: str, module: nn.Module | No
                              f"move it with .to({str(p.device)!r})")
     if not x.is_floating_point():
         raise TypeError(f"{name}: expected a floating-point tensor, got {x.dtype}; convert with .float()")
+    if module is not None and p is not None and x.dtype == torch.float64 != p.dtype:  # numpy's default dtype
+        raise TypeError(f"{name}: expected a {p.dtype} tensor (the model's weights), got {x.dtype}; convert with "
+                        f".float()")
     if x.ndim != len(trailing) + 1 or tuple(x.shape[1:]) != trailing:
         raise ValueError(f"{name}: expected shape {what}, got {tuple(x.shape)}")
 

@@ -11,7 +11,8 @@ import torch.nn.functional as F
 from ..data import MNISTBatches
 from ..models import Classifier, MLPClassifier
 from .distributed import wrap
-from .engine import (BaseConfig, Run, check_positive_int, check_range, prepare, progress_bar)
+from .engine import BaseConfig, Run, check_positive_int, check_range, prepare
+from .progress import progress_bar
 
 
 @dataclasses.dataclass

@@ -18,7 +18,8 @@ import torch.nn.functional as F
 from ..data import MNISTBatches
 from ..models import Discriminator, Generator
 from . import distributed
-from .engine import BaseConfig, Run, check_betas, check_positive_int, epoch_generator, prepare, progress_bar
+from .engine import BaseConfig, Run, check_betas, check_positive_int, epoch_generator, prepare
+from .progress import progress_bar
 
 
 @dataclasses.dataclass

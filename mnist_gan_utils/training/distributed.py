@@ -122,3 +122,15 @@ def broadcast_tensors(*tensors: torch.Tensor) -> None:
             t.copy_(on_gpu)
         else:
             d.broadcast(t, src=0)
+
+
+def shared_clusters(images: torch.Tensor, k: int, seed: int):
+    """k-means clusters of the training ``images`` (see :mod:`mnist_gan_utils.clusters`). Under torchrun
+    each process fits its own shard, then all take rank 0's fit, so a cluster number means the same group
+    of digits everywhere; ``assignments`` are this process's images' clusters."""
+    from ..clusters import fit_clusters
+    fitted = fit_clusters(images, k, seed=seed)
+    if world_size() > 1:
+        broadcast_tensors(fitted.mean, fitted.components, fitted.centroids, fitted.prior)
+        fitted.assignments = fitted.assign(images)
+    return fitted

@@ -8,7 +8,6 @@ import json
 import math
 import os
 import random
-import time
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ import torch
 from torch import nn
 
 from ..checkpoints import CheckpointError, load_checkpoint, save_checkpoint
+from ..models.common import check_int
 from ..paths import MODELS_DIR, OUTPUTS_DIR, relative
 from . import distributed
 
@@ -40,7 +40,7 @@ def pick_device(device: str | torch.device | None = None) -> torch.device:
         return torch.device("cpu")
     try:
         dev = torch.device(device)
-    except (RuntimeError, TypeError) as e:
+    except (RuntimeError, TypeError, ValueError) as e:
         raise ValueError(f"device must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps', got {device!r} ({e})") from None
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device {device!r} was asked for but CUDA is not available here; use device='auto' or 'cpu'")
@@ -65,29 +65,30 @@ def epoch_generator(seed: int, epoch: int, salt: int = 0) -> torch.Generator:
 # ---------------------------------------------------------------------------------------------
 # Config validation shared by every loop's config dataclass
 # ---------------------------------------------------------------------------------------------
+# Each raises ValueError("<name> must be <its range>, got <repr>"), for a value of the wrong type too (README).
 def check_positive_int(name: str, value, high: int | None = None) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value <= 0 or (high is not None and value > high):
-        rng = f"[1, {high}]" if high is not None else "an integer >= 1"
-        raise ValueError(f"{name} must be {rng}, got {value!r}")
+    check_int(name, value, 1, high)
+
+
+def _finite_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and \
+        (isinstance(value, int) or math.isfinite(value))  # an int is finite, and may be too large for a float
 
 
 def check_positive_float(name: str, value) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+    if not _finite_number(value) or value <= 0:
         raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
 
 
 def check_range(name: str, value, low: float, high: float, high_open: bool = False) -> None:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and \
-        low <= value and (value < high if high_open else value <= high)
-    if not ok:
-        raise ValueError(f"{name} must be in [{low}, {high}{')' if high_open else ']'}, got {value!r}")
+    if not (_finite_number(value) and low <= value and (value < high if high_open else value <= high)):
+        raise ValueError(f"{name} must be a number in [{low}, {high}{')' if high_open else ']'}, got {value!r}")
 
 
 def check_betas(value) -> None:
-    if not (isinstance(value, (tuple, list)) and len(value) == 2):
+    pair = isinstance(value, (tuple, list)) and len(value) == 2
+    if not (pair and all(_finite_number(b) and 0 <= b < 1 for b in value)):
         raise ValueError(f"betas must be a pair (beta1, beta2), each in [0, 1), got {value!r}")
-    for i, b in enumerate(value):
-        check_range(f"betas[{i}]", b, 0.0, 1.0, high_open=True)
 
 
 @dataclasses.dataclass
@@ -113,8 +114,7 @@ class BaseConfig:
         check_positive_int("epochs", self.epochs)
         check_positive_int("batch_size", self.batch_size, high=60_000)
         check_positive_float("lr", self.lr)
-        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
-            raise ValueError(f"seed must be an integer >= 0, got {self.seed!r}")
+        check_int("seed", self.seed, low=0, high=2**32 - 1)  # numpy's seeds; torch.manual_seed overflows past 2**64
         if self.max_steps_per_epoch is not None:
             check_positive_int("max_steps_per_epoch", self.max_steps_per_epoch)
         if self.train_size is not None:
@@ -209,7 +209,7 @@ class Run:
             s.load_state_dict(ckpt["schedulers"][name])
         self.history = ckpt["history"]
         self.extra = ckpt.get("extra", {})
-        torch.set_rng_state(ckpt["rng"]["torch"])
+        _set_rng_state(ckpt["rng"])
         return int(ckpt["epoch"]) + 1
 
     def end_epoch(self, epoch: int) -> Path:
@@ -221,7 +221,7 @@ class Run:
             "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
             "schedulers": {k: s.state_dict() for k, s in self.schedulers.items()},
             "history": self.history, "extra": self.extra,
-            "rng": {"torch": torch.get_rng_state()},
+            "rng": _rng_state(),
         }
         return save_checkpoint(state, self.checkpoint_path)
 
@@ -241,6 +241,24 @@ class Run:
                 f"training diverged: {', '.join(f'{k}={v}' for k, v in bad.items())} at epoch {epoch + 2}, "
                 f"step {step}; {kept}. Try a lower learning rate (e.g. half), check that the data range matches "
                 f"the model's output (Tanh needs [-1, 1]), then resume=True or overwrite=True.")
+
+
+def _rng_state() -> dict:
+    """The random generators a resumed run continues: the CPU's, and each GPU's once CUDA is in use."""
+    state = {"torch": torch.get_rng_state()}
+    if torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict) -> None:
+    torch.set_rng_state(state["torch"])
+    cuda = state.get("cuda")  # absent from CPU runs and from checkpoints written before it was saved
+    if cuda and torch.cuda.is_available():
+        if distributed.world_size() > 1:  # one GPU per process, all drawing alike: rank 0's (cuda:0) was saved
+            torch.cuda.set_rng_state(cuda[0], torch.cuda.current_device())
+        else:
+            torch.cuda.set_rng_state_all(cuda[:torch.cuda.device_count()])
 
 
 def run_folder(kind: str, config: BaseConfig) -> Path:
@@ -266,76 +284,6 @@ def prepare(config_cls, config, overrides: dict, data=None):
     if config.train_size is not None:
         images, labels = images[:config.train_size], labels[:config.train_size]
     return config, device, *distributed.shard(images, labels)
-
-
-def shared_clusters(images: torch.Tensor, k: int, seed: int):
-    """k-means clusters of the training ``images`` (see :mod:`mnist_gan_utils.clusters`). Under torchrun
-    each process fits its own shard, then all take rank 0's fit, so a cluster number means the same group
-    of digits everywhere; ``assignments`` are this process's images' clusters."""
-    from ..clusters import fit_clusters
-    fitted = fit_clusters(images, k, seed=seed)
-    if distributed.world_size() > 1:
-        distributed.broadcast_tensors(fitted.mean, fitted.components, fitted.centroids, fitted.prior)
-        fitted.assignments = fitted.assign(images)
-    return fitted
-
-
-PROGRESS_ENV = "MNIST_GAN_KIT_PROGRESS"  # "0": no progress bars (papermill, CI), only the epoch lines
-
-
-class progress_bar:
-    """One epoch's steps with a progress bar that shows the running means of what :meth:`log` is given
-    (a widget in Jupyter, text in a terminal). The bar disappears when the epoch ends and leaves one
-    line: the epoch's steps, seconds and mean statistics. ``enabled=False`` shows neither (tests); with
-    the environment variable ``MNIST_GAN_KIT_PROGRESS=0`` only the line is printed, so that notebooks run
-    by papermill or CI store no bars. Under ``torchrun`` only rank 0 shows anything."""
-
-    REFRESH_EVERY = 20  # steps between postfix updates: formatting them every step costs more than it shows
-
-    def __init__(self, iterable, total: int, desc: str, enabled: bool):
-        self.desc, self.total = desc, total
-        self.enabled = enabled and distributed.is_main()
-        self.sums: dict[str, float] = {}
-        self.count, self.seconds = 0, 0.0
-        self.bar = _tqdm()(iterable, total=total, desc=desc, leave=False, mininterval=1.0) \
-            if self.enabled and os.environ.get(PROGRESS_ENV, "1") != "0" else None
-        self.iterable = self.bar if self.bar is not None else iterable
-
-    def __iter__(self):
-        start = time.perf_counter()
-        yield from self.iterable
-        self.seconds = time.perf_counter() - start
-        if self.bar is not None:
-            self.bar.close()
-        if self.enabled:
-            print(self.summary(), flush=True)
-
-    def log(self, **stats: float) -> None:
-        """Add one step's statistics to the epoch's means."""
-        for k, v in stats.items():
-            self.sums[k] = self.sums.get(k, 0.0) + float(v)
-        self.count += 1
-        if self.bar is not None and self.count % self.REFRESH_EVERY == 1:
-            self.bar.set_postfix({k: f"{v:.3f}" for k, v in self.means().items()}, refresh=False)
-
-    def means(self) -> dict[str, float]:
-        """The mean of each logged statistic over the steps so far."""
-        return {k: v / max(1, self.count) for k, v in self.sums.items()}
-
-    def summary(self) -> str:
-        stats = "".join(f", {k} {v:.3f}" for k, v in self.means().items())
-        return f"{self.desc}: {self.total} steps in {self.seconds:.0f} s{stats}"
-
-
-def _tqdm():
-    """tqdm's notebook widget where ipywidgets is installed, else its text bar (``tqdm.auto`` would warn
-    "IProgress not found" and then print a line per refresh into the notebook)."""
-    import importlib.util
-    if importlib.util.find_spec("ipywidgets") is not None:
-        from tqdm.auto import tqdm
-    else:
-        from tqdm import tqdm
-    return tqdm
 
 
 def set_threads() -> None:

@@ -17,7 +17,8 @@ from ..models.flow_matching import NULL_LABEL, SOLVERS, FlowMatchingGenerator, V
 from . import distributed
 from .averaging import averaged, update_ema
 from .engine import (BaseConfig, Run, check_positive_float, check_positive_int, check_range, epoch_generator,
-                     prepare, progress_bar)
+                     prepare)
+from .progress import progress_bar
 
 
 @dataclasses.dataclass
@@ -39,7 +40,8 @@ class FlowMatchingConfig(BaseConfig):
         check_positive_float("lr", self.lr)
         check_positive_int("channels", self.channels, high=512)
         if self.channels % 8:
-            raise ValueError(f"channels must be a multiple of 8 (GroupNorm's 8 groups), got {self.channels}")
+            raise ValueError(f"channels must be a multiple of 8 in [8, 512] (GroupNorm's 8 groups), "
+                             f"got {self.channels!r}")
         check_positive_int("emb_dim", self.emb_dim, high=2048)
         check_range("label_dropout", self.label_dropout, 0.0, 1.0, high_open=True)
         check_range("ema_decay", self.ema_decay, 0.0, 1.0, high_open=True)

@@ -24,8 +24,8 @@ from ..registry import PRETRAINED_PARTNER
 from . import distributed
 from .averaging import averaged, recalibrate_bn, update_ema
 from .dcgan import GANResult, draw, fixed_noise, init_from, warn_if_collapsed
-from .engine import (BaseConfig, Run, check_betas, check_positive_int, check_range, epoch_generator, prepare,
-                     progress_bar, shared_clusters)
+from .engine import BaseConfig, Run, check_betas, check_positive_int, check_range, epoch_generator, prepare
+from .progress import progress_bar
 
 
 @dataclasses.dataclass
@@ -66,9 +66,8 @@ class GANConfig(BaseConfig):
             self.mismatch = 0.5 if (self.conditional or self.clusters) and self.loss == "bce" else 0.0
         super().validate()
         check_betas(self.betas)
-        check_positive_int("noise_dim", self.noise_dim)
-        check_positive_int("g_channels", self.g_channels)
-        check_positive_int("d_channels", self.d_channels)
+        for name in ("noise_dim", "g_channels", "d_channels"):  # the DCGANConfig's bounds
+            check_positive_int(name, getattr(self, name), high=4096)
         check_range("rotation", self.rotation, 0.0, 180.0)
         check_range("ema_decay", self.ema_decay, 0.0, 1.0, high_open=True)
         check_range("ema_power", self.ema_power, 0.0, 100.0)
@@ -86,7 +85,8 @@ class GANConfig(BaseConfig):
         if self.loss not in ("bce", "wgan-gp"):
             raise ValueError(f"loss must be 'bce' or 'wgan-gp', got {self.loss!r}")
         if self.mismatch > 0 and not (self.conditional or self.clusters):
-            raise ValueError("mismatch > 0 needs a D that sees labels: conditional=True or clusters > 0")
+            raise ValueError(f"mismatch must be 0 for a D that sees no labels (conditional=True or clusters > 0 "
+                             f"give it some), got {self.mismatch!r}")
         if self.clusters and self.conditional:
             raise ValueError("clusters > 0 and conditional=True both give D a label: pick one (clusters=0 for "
                              "the conditional GAN)")
@@ -120,7 +120,7 @@ def self_condition(G: SelfConditionedGenerator, D: SelfConditionedDiscriminator,
                    seed: int = 0) -> torch.Tensor:
     """Fit the k-means clusters of ``images`` (uint8 ``(N, 28, 28)``) into G (how often to draw each)
     and D (the centroids, so ``D(x)`` can find a digit's cluster), and return each image's cluster ``(N,)``."""
-    fitted = shared_clusters(images, G.clusters, seed)
+    fitted = distributed.shared_clusters(images, G.clusters, seed)
     G.set_prior(fitted.prior, fitted.centroids)
     D.set_clusters(fitted)
     return fitted.assignments

@@ -21,8 +21,10 @@ import torch.nn.functional as F
 
 from ..evaluation import predict_proba, to_unit
 from ..models import NUM_CLASSES, Classifier, Generator, LatentCodePredictor, SelfConditionedGenerator
+from ..models.common import check_int
 from .engine import (BaseConfig, Run, check_positive_int, check_range, epoch_generator,
-                     pick_device, progress_bar, seed_everything, set_threads)
+                     pick_device, seed_everything, set_threads)
+from .progress import progress_bar
 
 
 @dataclasses.dataclass
@@ -46,6 +48,7 @@ class PredictorConfig(BaseConfig):
         check_range("keep_threshold", self.keep_threshold, 0.0, 1.0)
         check_positive_int("steps_per_epoch", self.steps_per_epoch)
         check_range("mmd_weight", self.mmd_weight, 0.0, 1e6)
+        check_int("min_bank", self.min_bank, low=0)
 
 
 @dataclasses.dataclass
