@@ -22,13 +22,9 @@ def test_train_gan_from_another_directory_writes_grid_and_checkpoint(tmp_path):
         assert (run / "epoch_001.png").exists() and (run / "checkpoint.pt").exists()
 
 
-def test_train_dcgan_again_continues_with_the_same_settings_and_says_so(tmp_path):
+def test_train_dcgan_again_continues_with_the_same_settings_and_says_so(kit_home):
     """No --run-dir: a folder per settings. The same command continues its run, another lr starts its own."""
-    home = tmp_path / "kit"  # the kit's layout with outputs/ of its own (MNIST_GAN_KIT_HOME)
-    home.mkdir()
-    for part in ("models", "data", "mnist_gan_utils"):
-        (home / part).symlink_to(REPO_ROOT / part)
-    env = {**os.environ, "MNIST_GAN_KIT_HOME": str(home)}
+    home, env = kit_home, dict(os.environ)  # the kit's layout with an outputs/ of its own
     common = ("train", "dcgan", "--max-steps", "2", "--batch-size", "32", "--train-size", "256", "--g-channels", "8",
               "--d-channels", "8")
     first = _run(*common, "--epochs", "1", env=env)
@@ -50,9 +46,11 @@ def test_bad_hyperparameter_is_a_clear_error(tmp_path):
     assert not (tmp_path / "r").exists()
 
 
-def test_pretrain_quick_writes_models_and_manifest(tmp_path):
+def test_pretrain_quick_writes_models_and_manifest(tmp_path, kit_home):
+    """Its run folders (outputs/pretrain_quick) land in kit_home's outputs/, never in the checkout's."""
     r = _run("pretrain", "--all", "--quick", "--models-dir", str(tmp_path))  # every recipe, tiny: ~30 s
     assert r.returncode == 0, r.stderr
+    assert (kit_home / "outputs" / "pretrain_quick").is_dir()
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     from mnist_gan_utils.registry import PRETRAINED
     assert set(manifest["models"]) == set(PRETRAINED)
