@@ -39,10 +39,15 @@ class DCGANConfig(BaseConfig):
 
     def validate(self) -> None:
         super().validate()
-        check_betas(self.betas)
-        for name in ("noise_dim", "g_channels", "d_channels"):
-            check_positive_int(name, getattr(self, name), high=4096)
+        check_networks(self)
         check_positive_int("grid_size", self.grid_size, high=1024)
+
+
+def check_networks(config) -> None:
+    """Adam's betas and the networks' sizes: the settings the add-ons' configs share with the core's."""
+    check_betas(config.betas)
+    for name in ("noise_dim", "g_channels", "d_channels"):
+        check_positive_int(name, getattr(config, name), high=4096)
 
 
 @dataclasses.dataclass

@@ -23,8 +23,8 @@ from ..models import (ConditionalDiscriminator, ConditionalGenerator, Critic, Di
 from ..registry import PRETRAINED_PARTNER
 from . import distributed
 from .averaging import averaged, recalibrate_bn, update_ema
-from .dcgan import GANResult, draw, fixed_noise, init_from, warn_if_collapsed
-from .engine import BaseConfig, Run, check_betas, check_positive_int, check_range, epoch_generator, prepare
+from .dcgan import GANResult, check_networks, draw, fixed_noise, init_from, warn_if_collapsed
+from .engine import BaseConfig, Run, check_positive_int, check_range, epoch_generator, prepare
 from .progress import progress_bar
 
 
@@ -65,9 +65,7 @@ class GANConfig(BaseConfig):
         if self.mismatch is None:
             self.mismatch = 0.5 if (self.conditional or self.clusters) and self.loss == "bce" else 0.0
         super().validate()
-        check_betas(self.betas)
-        for name in ("noise_dim", "g_channels", "d_channels"):  # the DCGANConfig's bounds
-            check_positive_int(name, getattr(self, name), high=4096)
+        check_networks(self)
         check_range("rotation", self.rotation, 0.0, 180.0)
         check_range("ema_decay", self.ema_decay, 0.0, 1.0, high_open=True)
         check_range("ema_power", self.ema_power, 0.0, 100.0)
