@@ -29,13 +29,13 @@ import torch
 from mnist_gan_utils.data import MNISTBatches, load_mnist
 from mnist_gan_utils.models import Discriminator, Generator
 from mnist_gan_utils.paths import DATA_DIR, NOTEBOOKS_DIR, REPO_ROOT
-from mnist_gan_utils.pretrain import DCGAN_RECIPE
+from mnist_gan_utils.registry import GENERATOR, RECIPES
 from mnist_gan_utils.sampling import sample
 from mnist_gan_utils.training.dcgan import DCGANConfig, dcgan_step
 from mnist_gan_utils.training.engine import set_threads
-from mnist_gan_utils.training.gan import gan_step
+from mnist_gan_utils.training.conditional import gan_step
 
-CFG = DCGANConfig(**DCGAN_RECIPE)  # notebook 02's DCGAN as models/generator.pth trains it
+CFG = DCGANConfig(**RECIPES[GENERATOR].settings)  # notebook 02's DCGAN as models/generator.pth trains it
 BATCH = CFG.batch_size
 TIMES_COLUMN = "2 CPU cores"       # the README's column of Run all times (tests/prose_figures.py reads it)
 
@@ -51,11 +51,11 @@ def _models(g_channels: int = CFG.g_channels, d_channels: int = CFG.d_channels):
 def _time_loop(batches, steps: int, warmup: int = 3) -> float:
     """Images per second of ``dcgan_step`` fed by ``batches`` (an iterator of real batches)."""
     G, D, opt_G, opt_D = _models()
-    g, it = torch.Generator().manual_seed(0), iter(batches)
+    rng, it = torch.Generator().manual_seed(0), iter(batches)
     for k in range(warmup + steps):
         if k == warmup:
             t = time.perf_counter()
-        dcgan_step(G, D, opt_G, opt_D, next(it), torch.randn(BATCH, CFG.noise_dim, generator=g))
+        dcgan_step(G, D, opt_G, opt_D, next(it), torch.randn(BATCH, CFG.noise_dim, generator=rng))
     return steps * BATCH / (time.perf_counter() - t)
 
 
@@ -104,7 +104,7 @@ def _variant(name: str, x: torch.Tensor, warmup: int = 3):
     elif name.endswith(f"batch {2 * BATCH}"):  # two batches in one step: throughput only (the lr would be scaled)
         batch, x = 2 * BATCH, torch.cat([x, x.flip(0)])
     flush, own_threads = name.endswith("flush denormals"), 1 if name.endswith("1 thread") else threads
-    g = torch.Generator().manual_seed(0)
+    rng = torch.Generator().manual_seed(0)
 
     def run(steps: int) -> float:
         torch.set_flush_denormal(flush)
@@ -113,7 +113,7 @@ def _variant(name: str, x: torch.Tensor, warmup: int = 3):
             with ctx():
                 t = time.perf_counter()
                 for _ in range(steps):
-                    step(G, D, opt_G, opt_D, x, torch.randn(batch, CFG.noise_dim, generator=g))
+                    step(G, D, opt_G, opt_D, x, torch.randn(batch, CFG.noise_dim, generator=rng))
                 return steps * batch / (time.perf_counter() - t)
         finally:
             torch.set_flush_denormal(False)

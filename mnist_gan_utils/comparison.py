@@ -16,17 +16,16 @@ import torch
 from . import evaluation as ev
 from .checkpoints import load_pretrained, read_manifest
 from .paths import MODELS_DIR
-from .registry import GENERATORS
+from . import registry
+from .registry import RECIPES
 
-MODELS = tuple(GENERATORS.items())  # (manifest name, what it is): the order of the table and the figure
 
-
-def draw(name: str, n: int, seed: int = 1, device="cpu", models_dir=MODELS_DIR):
+def sample_model(name: str, n: int, seed: int = 1, device="cpu", models_dir=MODELS_DIR):
     """``n`` images in [0, 1] from the pretrained model ``name`` and, for models that can be asked for a
     digit, the digits asked for (every digit equally often; else ``None``)."""
-    if name == "latent_code_predictor":
+    if RECIPES[name].draws_with:  # a predictor of latent codes, drawing through its generator
         P = load_pretrained(name, device, models_dir)
-        G = load_pretrained("generator", device, models_dir)
+        G = load_pretrained(RECIPES[name].draws_with, device, models_dir)
         per = math.ceil(n / 10)
         images, labels = ev.sample_digits(P, G, range(10), per, seed)
         counts = torch.bincount(ev.balanced_labels(n), minlength=10)  # n images, still balanced
@@ -40,19 +39,18 @@ def draw(name: str, n: int, seed: int = 1, device="cpu", models_dir=MODELS_DIR):
 
 
 def training_seconds(name: str, manifest: dict) -> float:
-    """What it costs to build the model from nothing: the predictor also needs the generator."""
+    """What it costs to build the model from nothing: a predictor also needs its generator."""
     models = manifest["models"]
     seconds = models[name].get("training_seconds", math.nan)
-    if name == "latent_code_predictor":
-        seconds += models["generator"].get("training_seconds", math.nan)
+    if RECIPES[name].draws_with:
+        seconds += models[RECIPES[name].draws_with].get("training_seconds", math.nan)
     return seconds
 
 
 def generator_updates(name: str, manifest: dict) -> float:
     """How many updates the model's generator got: the budget a fair comparison holds equal (NaN for a
     model that is not a GAN's generator). WGAN-GP updates G once every ``n_critic`` batches."""
-    if name == "latent_code_predictor":  # it draws through the generator: that generator's budget
-        name = "generator"
+    name = RECIPES[name].draws_with or name  # a predictor draws through a generator: that generator's budget
     cfg = manifest["models"].get(name, {}).get("train_config") or {}
     if "g_channels" not in cfg:  # not a GAN (the decoder, the predictor)
         return math.nan
@@ -65,22 +63,23 @@ def generator_updates(name: str, manifest: dict) -> float:
 
 def compare(names=None, n: int = 10_000, seed: int = 1, device="cpu", models_dir=MODELS_DIR,
             real_test=None, real_train=None, titles: dict | None = None) -> list[dict]:
-    """One row of figures per model in ``names`` (default: every model of :data:`MODELS` in the manifest),
-    titled by ``titles`` (default: :data:`MODELS`'; the ladder passes ``registry.LADDER``)."""
+    """One row of figures per model in ``names`` (default: the comparison's models, ``registry.titles()``,
+    that are in the manifest), titled by ``titles`` (default: their own; the ladder passes ``registry.ladder()``)."""
     from .data import load_mnist
 
     manifest = read_manifest(models_dir / "manifest.json")
-    titles = {**dict(MODELS), **(titles or {})}
-    names = [m for m, _ in MODELS if m in manifest["models"]] if names is None else list(names)
-    C = load_pretrained("classifier", device, models_dir)
-    C2 = load_pretrained("mlp_classifier", device, models_dir) if "mlp_classifier" in manifest["models"] else None
+    titles = {**registry.titles(), **(titles or {})}
+    names = [m for m in registry.titles() if m in manifest["models"]] if names is None else list(names)
+    C = load_pretrained(registry.JUDGE, device, models_dir)
+    C2 = (load_pretrained(registry.SECOND_JUDGE, device, models_dir) if registry.SECOND_JUDGE in manifest["models"]
+          else None)
     real_test = load_mnist("test")[0][:n] if real_test is None else real_test
     real_train = load_mnist("train")[0][:n] if real_train is None else real_train
     f_test = ev.features(C, real_test)
     floor = ev.frechet_distance_features(f_test, ev.features(C, real_train))
     rows = []
     for name in names:
-        images, labels = draw(name, n, seed, device, models_dir)
+        images, labels = sample_model(name, n, seed, device, models_dir)
         m = ev.evaluate_images(C, images, real_test, real_test_features=f_test)
         row = {"model": name, "title": titles.get(name, name), **m, "frechet_floor": floor,
                "frechet_ratio": m["frechet_distance"] / max(floor, 1e-12),
@@ -99,12 +98,10 @@ def compare(names=None, n: int = 10_000, seed: int = 1, device="cpu", models_dir
 def budgets(names, models_dir=MODELS_DIR) -> str:
     """What each model was given, from the manifest, as a Markdown table: generator updates, training
     minutes, and the parameters of its generator and of its discriminator or critic."""
-    from .registry import PRETRAINED_PARTNER
-
     models = read_manifest(models_dir / "manifest.json")["models"]
     lines = ["| model | G updates | training (min) | G parameters | D parameters |", "|---|---|---|---|---|"]
     for name in names:
-        partner = models.get(PRETRAINED_PARTNER.get(name, ""), {})
+        partner = models.get(RECIPES[name].partner or "", {})
         updates = generator_updates(name, {"models": models})
         lines.append(f"| {name} | {'–' if math.isnan(updates) else f'{updates:,.0f}'} | "
                      f"{models[name].get('training_seconds', math.nan) / 60:.1f} | {models[name]['parameters']:,} | "
@@ -243,7 +240,7 @@ def manifest_table(names) -> str:
     """The manifest's figures of ``names`` (10,000 samples each, measured when the model was built) as a
     Markdown table: what a lesson can quote without drawing 10,000 samples itself."""
     models = read_manifest(MODELS_DIR / "manifest.json")["models"]
-    titles = dict(MODELS)
+    titles = registry.titles()
     lines = ["| model | recognised | digits min–max | Fréchet (× floor) | label accuracy | training (min) |",
              "|---|---|---|---|---|---|"]
     for name in names:

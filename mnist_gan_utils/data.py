@@ -189,7 +189,7 @@ def load_mnist(split: str = "train", root=None, download: bool = True) -> tuple[
 # ---------------------------------------------------------------------------------------------
 # Batches
 # ---------------------------------------------------------------------------------------------
-def rotate_batch(x: torch.Tensor, degrees: float, generator: torch.Generator | None = None) -> torch.Tensor:
+def rotate_batch(x: torch.Tensor, degrees: float, rng: torch.Generator | None = None) -> torch.Tensor:
     """Rotate every image of ``x (N, C, H, W)`` by its own random angle in ``[-degrees, degrees]``.
 
     One ``affine_grid`` + ``grid_sample`` for the whole batch: no per-image Python work.
@@ -198,7 +198,7 @@ def rotate_batch(x: torch.Tensor, degrees: float, generator: torch.Generator | N
     if degrees <= 0:
         return x
     n = x.shape[0]
-    angle = (torch.rand(n, generator=generator, device="cpu") * 2 - 1) * math.radians(degrees)
+    angle = (torch.rand(n, generator=rng, device="cpu") * 2 - 1) * math.radians(degrees)
     angle = angle.to(x.device, x.dtype)
     cos, sin = torch.cos(angle), torch.sin(angle)
     zero = torch.zeros_like(cos)
@@ -238,12 +238,12 @@ class MNISTBatches:
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
 
     def epoch(self, epoch: int = 0) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        g = torch.Generator().manual_seed(self.seed * 100_003 + epoch)
+        rng = torch.Generator().manual_seed(self.seed * 100_003 + epoch)
         n = self.images.shape[0]
-        order = torch.randperm(n, generator=g) if self.shuffle else torch.arange(n)
+        order = torch.randperm(n, generator=rng) if self.shuffle else torch.arange(n)
         order = order.to(self.device)
         lo, hi = self.value_range
         for i in range(len(self)):
             idx = order[i * self.batch_size:(i + 1) * self.batch_size]
-            x = rotate_batch(self.images[idx], self.rotation, g)
+            x = rotate_batch(self.images[idx], self.rotation, rng)
             yield x * (hi - lo) + lo, self.labels[idx]

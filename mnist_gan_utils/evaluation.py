@@ -45,7 +45,7 @@ def _in_batches(model: nn.Module, fn, images: torch.Tensor, batch_size: int) -> 
     images = _check_images(images)
     model.eval()
     device = next(model.parameters()).device
-    layout = memory_format(device)  # on the CPU, channels-last: 2,700 vs 1,500 classifier images/s here
+    layout = memory_format(device)  # channels-last on the CPU, where it is faster (docs/benchmarks.md)
     model.to(memory_format=layout)
     out = []
     for i in range(0, images.shape[0], batch_size):

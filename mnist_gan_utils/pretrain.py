@@ -13,62 +13,46 @@ import shutil
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 import torch
 
 from . import evaluation as ev
+from . import registry
 from .checkpoints import load_pretrained, read_manifest, save_checkpoint, sha256_file, write_manifest
 from .data import load_mnist
 from .paths import MODELS_DIR, OUTPUTS_DIR, relative
+from .registry import JUDGE, RECIPES, SECOND_JUDGE, constructor_args, file_name
 from .training.classifier import ClassifierConfig, train_classifier
-from .registry import PRETRAINED_PARTNER, constructor_args, file_name
 from .training.dcgan import DCGANConfig, train_dcgan
 from .training.flow_matching import FlowMatchingConfig, train_flow_matching
 from .training.gan import GANConfig, train_gan
 from .training.predictor import PredictorConfig, train_predictor
 from .training.vae import VAEConfig, train_vae
 
-ORDER = ("classifier", "mlp_classifier", "decoder", "generator_3_epochs", "generator", "latent_code_predictor",
-         "averaged_generator", "self_conditioned_generator", "conditional_generator", "wgan_gp_generator",
-         "flow_matching")
-# The DCGAN of notebook 02: as notebook 02 trains it (3 epochs, the ladder's first rung in notebook 06: every
-# rung gets its 2,811 generator updates), and that run trained on (generator.pth). Rebuilt together, the
-# 12-epoch run continues the 3-epoch one (no learning-rate schedule: the same weights as a run from scratch).
-DCGAN_FAMILY = {"generator_3_epochs": dict(epochs=3), "generator": dict(epochs=12)}
-CONTINUES = {"generator": "generator_3_epochs"}   # model -> the model whose run it continues when both are rebuilt
-DCGAN_RECIPE = DCGAN_FAMILY["generator"]
-# The add-ons: generator -> the recipe's changes to GANConfig() (its discriminator or critic, saved with it,
-# is registry.PRETRAINED_PARTNER's). What each recipe's settings were chosen against is in docs/experiments/.
-GAN_FAMILY = {
-    # the DCGAN's own pair and steps, with G's weight average (and the loop's learning-rate decay) added
-    "averaged_generator": dict(clusters=0, d_channels=64),
-    # GANConfig() as it is: self-conditioned on 300 k-means clusters seen through a network of their centroids
-    "self_conditioned_generator": dict(),
-    # the label joined to G's noise and D's image (and projected on D's features), a matching-aware D
-    "conditional_generator": dict(conditional=True, mismatch=0.5, epochs=3),
-    # the plain DCGAN's G against a critic without BatchNorm (the gradient penalty is per example),
-    # Adam(1e-4, betas=(0, 0.9)) and 5 critic updates per generator update, as Gulrajani et al.; 15 epochs
-    # give G the ladder's 2,811 updates (5 batches of 64 per update)
-    "wgan_gp_generator": dict(loss="wgan-gp", lr=1e-4, betas=(0.0, 0.9), n_critic=5, epochs=15),
-}
-# The judges: the kit's CNN, and a second classifier of another kind for figures the first was trained against
-CLASSIFIERS = {"classifier": dict(), "mlp_classifier": dict(architecture="mlp", epochs=4, rotation=0.0, dropout=0.2)}
-COMPANIONS = {critic: gen for gen, critic in PRETRAINED_PARTNER.items()}
 EVAL_SAMPLES = 10_000
-TARGETS = {
-    "classifier": {"test_accuracy": ">= 0.995"},
-    "generator": {"recognised_rate": ">= 0.90", "class_fraction": "in [0.07, 0.13]", "frechet_ratio": "<= 10",
-                  "training_seconds": "<= 1200 on 2 CPU cores"},
-    "self_conditioned_generator": {"recognised_rate": ">= 0.95", "class_fraction": "in [0.07, 0.13]",
-                                   "frechet_ratio": "<= 5"},
-    "decoder": {"recognised_rate": ">= 0.90", "class_fraction": "in [0.05, 0.15]"},
-    # judged by the second classifier: the predictor is trained to please the kit's
-    "latent_code_predictor": {"judge_label_accuracy": ">= 0.99", "variety_ratio": ">= 0.70 for every digit"},
-    "conditional_generator": {"label_accuracy": ">= 0.99", "recognised_rate": ">= the generator's",
-                              "class_fraction": "in [0.07, 0.13]", "frechet_ratio": "<= the generator's"},
-    "flow_matching": {"label_accuracy": ">= 0.995", "recognised_rate": ">= 0.98", "class_fraction": "in [0.09, 0.11]",
-                      "frechet_ratio": "<= 3 and below the conditional GAN's", "sampling_seconds": "<= 120 for 10,000",
-                      "training_seconds": "<= 1800 on 2 CPU cores"},
+SMALL = dict(max_steps_per_epoch=5, train_size=2000, epochs=1)  # --quick: tests of the command itself
+
+
+@dataclasses.dataclass(frozen=True)
+class Loop:
+    """A training loop a recipe names: its config, its function, the result's field that holds the model,
+    and the settings of a --quick run."""
+    config: type
+    train: Callable
+    model: str
+    quick: dict = dataclasses.field(default_factory=lambda: SMALL)
+
+
+LOOPS = {
+    "classifier": Loop(ClassifierConfig, train_classifier, "classifier"),
+    "vae": Loop(VAEConfig, train_vae, "decoder"),
+    "dcgan": Loop(DCGANConfig, train_dcgan, "generator"),
+    "gan": Loop(GANConfig, train_gan, "generator"),
+    "flow_matching": Loop(FlowMatchingConfig, train_flow_matching, "generator"),
+    # trained on the generator it draws through, against the kit's classifier
+    "predictor": Loop(PredictorConfig, train_predictor, "predictor",
+                      dict(epochs=1, max_steps_per_epoch=5, candidates=2000, min_bank=0)),
 }
 
 
@@ -84,7 +68,7 @@ def _entry(name, model, models_dir, command, seed, seconds, device, train_config
             "sha256": sha256_file(path), "parameters": sum(p.numel() for p in model.parameters()),
             "command": command, "seed": seed, "training_seconds": round(seconds, 1), "machine": _machine(device),
             "torch": torch.__version__, "train_config": train_config, "metrics": metrics,
-            "targets": TARGETS.get(name, {})}
+            "targets": RECIPES[name].targets}
 
 
 def variety_ratios(images, labels, real_images, real_labels, n: int = 100) -> list[float]:
@@ -96,18 +80,54 @@ def variety_ratios(images, labels, real_images, real_labels, n: int = 100) -> li
     return out
 
 
-def pretrain(names=ORDER, models_dir=MODELS_DIR, seed: int = 0, device=None, resume: bool = False,
+class Measure:
+    """What every model's figures are measured on: ``n`` held-out samples, fresh seeds, the judges."""
+
+    def __init__(self, models_dir, device, seed: int, n: int):
+        self.models_dir, self.device, self.seed, self.n = models_dir, device, seed, n
+        self.x_test, self.y_test = load_mnist("test")
+        self.x_test_eval, self.x_train = self.x_test[:n], load_mnist("train")[0][:n]
+
+    def pretrained(self, name):
+        return load_pretrained(name, self.device, self.models_dir, verify=False)
+
+    def classifier(self, recipe, model, result, cfg):
+        return {"test_accuracy": ev.accuracy(model, self.x_test, self.y_test),
+                "real_test_recognised_rate": ev.recognised_rate(ev.predict_proba(model, self.x_test))}
+
+    def generator(self, recipe, model, result, cfg):
+        return ev.evaluate_generator(model, self.pretrained(JUDGE), self.n, self.seed + 1, self.x_test_eval,
+                                     self.x_train)
+
+    def discriminator(self, recipe, model, result, cfg):
+        return discriminator_metrics(result, cfg, self.x_test_eval, self.y_test[:self.n], self.n, self.seed + 2)
+
+    def flow_matching(self, recipe, model, result, cfg):
+        return flow_matching_metrics(model, self.pretrained(JUDGE), self.n, self.seed + 1, self.x_test_eval,
+                                     self.x_train)
+
+    def predictor(self, recipe, model, result, cfg):
+        per = max(self.n // 10, 10)
+        images, labels = ev.sample_digits(model, self.pretrained(recipe.draws_with), range(10), per, self.seed + 1)
+        return predictor_metrics(images, labels, self.pretrained(JUDGE), self.pretrained(SECOND_JUDGE),
+                                 self.x_test, self.y_test, per, result.bank_sizes)
+
+
+def pretrain(names=None, models_dir=MODELS_DIR, seed: int = 0, device=None, resume: bool = False,
              quick: bool = False, command: str | None = None) -> dict:
-    """Train the models in ``names`` (in dependency order), measure them, write them and the manifest.
+    """Train the models in ``names`` (default: all; each in the registry's order, after what it needs),
+    measure them, write them and the manifest.
 
     ``quick=True`` shrinks every run (for tests and CI), the figures it writes then mean little.
     """
     from .training.engine import pick_device
 
-    unknown = set(names) - set(ORDER) - set(COMPANIONS)
+    built, companions = registry.built(), registry.companions()
+    names = built if names is None else names
+    unknown = set(names) - set(built) - set(companions)
     if unknown:
-        raise ValueError(f"unknown model(s) {sorted(unknown)}; choose from {list(ORDER)}")
-    names = [n for n in ORDER if n in names or any(COMPANIONS.get(k) == n for k in names)]
+        raise ValueError(f"unknown model(s) {sorted(unknown)}; choose from {list(built)}")
+    names = [n for n in built if n in names or registry.partners().get(n) in names]
     models_dir = Path(models_dir)
     models_dir.mkdir(parents=True, exist_ok=True)
     manifest_path = models_dir / "manifest.json"
@@ -115,91 +135,31 @@ def pretrain(names=ORDER, models_dir=MODELS_DIR, seed: int = 0, device=None, res
     device = pick_device(device)
     command = command or "python -m mnist_gan_utils " + " ".join(sys.argv[1:])
     runs = OUTPUTS_DIR / ("pretrain_quick" if quick else "pretrain")
-    common = dict(seed=seed, device=str(device), resume=resume, overwrite=not resume)
-    small = dict(max_steps_per_epoch=5, train_size=2000) if quick else {}
-    n_eval = 500 if quick else EVAL_SAMPLES
-    x_test, y_test = load_mnist("test")
-    x_train = load_mnist("train")[0][:n_eval]
-    x_test_eval = x_test[:n_eval]
+    measure = Measure(models_dir, device, seed, 500 if quick else EVAL_SAMPLES)
     t_all = time.time()
 
-    def save(name, model, seconds, cfg, metrics):
-        train_config = dataclasses.asdict(cfg) if cfg else None
-        if train_config and train_config.get("run_dir"):  # no paths of the machine that built it
-            train_config["run_dir"] = relative(train_config["run_dir"])
-        manifest["models"][name] = _entry(name, model, models_dir, command, seed, seconds, device,
-                                          train_config, metrics)
-        manifest["models"][name]["evaluation_seconds"] = round(time.time() - t0 - seconds, 1)
-        write_manifest(manifest, manifest_path)  # after every model: an interrupted rebuild loses nothing
-        print(f"[pretrain] {name}: {metrics_summary(metrics)} ({seconds:.0f} s)", flush=True)
-
-    def classifier():
-        return load_pretrained("classifier", device, models_dir, verify=False)
-
     for name in names:
-        t0 = time.time()
-        if name in CLASSIFIERS:
-            cfg = ClassifierConfig(run_dir=str(runs / name), **common,
-                                   **{**CLASSIFIERS[name], **(dict(small, epochs=1) if quick else {})})
-            model = train_classifier(cfg).classifier
-            seconds = time.time() - t0
-            save(name, model, seconds, cfg, {"test_accuracy": ev.accuracy(model, x_test, y_test),
-                                             "real_test_recognised_rate":
-                                                 ev.recognised_rate(ev.predict_proba(model, x_test))})
-        elif name == "decoder":
-            cfg = VAEConfig(run_dir=str(runs / "vae"), **common, **(dict(small, epochs=1) if quick else {}))
-            model = train_vae(cfg).decoder
-            seconds = time.time() - t0
-            save(name, model, seconds, cfg,
-                 ev.evaluate_generator(model, classifier(), n_eval, seed + 1, x_test_eval, x_train))
-        elif name in DCGAN_FAMILY:
-            run_name = "dcgan" if name == "generator" else name
-            quick_epochs = 2 if name in CONTINUES else 1  # quick: a continuation still trains an epoch of its own
-            settings = {**common, **DCGAN_FAMILY[name], **(dict(small, epochs=quick_epochs) if quick else {})}
-            earlier = 0.0
-            if CONTINUES.get(name) in names and not resume:
-                # continue the shorter run just trained instead of training its epochs again
-                earlier = manifest["models"][CONTINUES[name]]["training_seconds"]
-                shutil.rmtree(runs / run_name, ignore_errors=True)
-                shutil.copytree(runs / CONTINUES[name], runs / run_name)
-                settings.update(resume=True, overwrite=False)
-            cfg = DCGANConfig(run_dir=str(runs / run_name), **settings)
-            result = train_dcgan(cfg)
-            seconds = time.time() - t0 + earlier
-            cfg.resume, cfg.overwrite = common["resume"], common["overwrite"]  # the recipe, as a rebuild of it alone
-            t0 -= earlier
-            save(name, result.generator, seconds, cfg,
-                 ev.evaluate_generator(result.generator, classifier(), n_eval, seed + 1, x_test_eval, x_train))
-            save(PRETRAINED_PARTNER[name], result.discriminator, seconds, cfg,
-                 discriminator_metrics(result, cfg, x_test_eval, y_test[:n_eval], n_eval, seed + 2))
-        elif name in GAN_FAMILY:
-            critic, recipe = PRETRAINED_PARTNER[name], GAN_FAMILY[name]
-            run_name = name.replace("_generator", "")
-            cfg = GANConfig(run_dir=str(runs / run_name), **common, **{**recipe, **(dict(small, epochs=1) if quick else {})})
-            result = train_gan(cfg)
-            seconds = time.time() - t0
-            save(name, result.generator, seconds, cfg,
-                 ev.evaluate_generator(result.generator, classifier(), n_eval, seed + 1, x_test_eval, x_train))
-            save(critic, result.discriminator, seconds, cfg,
-                 discriminator_metrics(result, cfg, x_test_eval, y_test[:n_eval], n_eval, seed + 2))
-        elif name == "flow_matching":
-            cfg = FlowMatchingConfig(run_dir=str(runs / name), **common, **(dict(small, epochs=1) if quick else {}))
-            G = train_flow_matching(cfg).generator
-            seconds = time.time() - t0
-            save(name, G, seconds, cfg, flow_matching_metrics(G, classifier(), n_eval, seed + 1, x_test_eval, x_train))
-        elif name == "latent_code_predictor":
-            G = load_pretrained("generator", device, models_dir, verify=False)
-            C = classifier()
-            cfg = PredictorConfig(run_dir=str(runs / "predictor"), **common,
-                                  **(dict(epochs=1, max_steps_per_epoch=5, candidates=2000, min_bank=0) if quick else {}))
-            result = train_predictor(G, C, cfg)
-            seconds = time.time() - t0
-            per = max(n_eval // 10, 10)
-            images, labels = ev.sample_digits(result.predictor, G, range(10), per, seed + 1)
-            save(name, result.predictor, seconds, cfg,
-                 predictor_metrics(images, labels, C, load_pretrained("mlp_classifier", device, models_dir,
-                                                                      verify=False),
-                                   x_test, y_test, per, result.bank_sizes))
+        r, loop, t0 = RECIPES[name], LOOPS[RECIPES[name].train], time.time()
+        settings = {"run_dir": str(runs / name), "seed": seed, "device": str(device), "resume": resume,
+                    "overwrite": not resume, **r.settings, **(loop.quick if quick else {})}
+        earlier = 0.0
+        if r.continues in names and not resume:  # continue the shorter run just trained, not train it again
+            earlier = manifest["models"][r.continues]["training_seconds"]
+            shutil.rmtree(runs / name, ignore_errors=True)
+            shutil.copytree(runs / r.continues, runs / name)
+            settings.update(resume=True, overwrite=False)
+        if quick and r.continues:  # a continuation still trains an epoch of its own
+            settings["epochs"] = 2
+        cfg = loop.config(**settings)
+        inputs = (measure.pretrained(r.draws_with), measure.pretrained(JUDGE)) if r.draws_with else ()
+        result = loop.train(*inputs, cfg)
+        seconds = time.time() - t0 + earlier
+        cfg.resume, cfg.overwrite = resume, not resume  # the recipe, as a rebuild of it alone
+        for model_name, model in ((name, getattr(result, loop.model)), (r.partner, getattr(result, "discriminator", None))):
+            if model_name:
+                metrics = getattr(measure, RECIPES[model_name].metrics)(RECIPES[model_name], model, result, cfg)
+                _save(manifest, manifest_path, model_name, model, command, seed, seconds, device, cfg, metrics,
+                      time.time() - t0 + earlier - seconds)
     record = {"models": list(names), "seconds": round(time.time() - t_all, 1), "machine": _machine(device),
               "command": command, "quick": quick, "date": time.strftime("%Y-%m-%d")}
     rebuilds = manifest.setdefault("rebuilds", [])
@@ -209,6 +169,17 @@ def pretrain(names=ORDER, models_dir=MODELS_DIR, seed: int = 0, device=None, res
     manifest["rebuild_seconds_estimate"] = rebuild_estimate(manifest)
     write_manifest(manifest, manifest_path)
     return manifest
+
+
+def _save(manifest, manifest_path, name, model, command, seed, seconds, device, cfg, metrics, evaluation_seconds):
+    train_config = dataclasses.asdict(cfg)
+    if train_config.get("run_dir"):  # no paths of the machine that built it
+        train_config["run_dir"] = relative(train_config["run_dir"])
+    manifest["models"][name] = _entry(name, model, manifest_path.parent, command, seed, seconds, device,
+                                      train_config, metrics)
+    manifest["models"][name]["evaluation_seconds"] = round(evaluation_seconds, 1)
+    write_manifest(manifest, manifest_path)  # after every model: an interrupted rebuild loses nothing
+    print(f"[pretrain] {name}: {metrics_summary(metrics)} ({seconds:.0f} s)", flush=True)
 
 
 def predictor_metrics(images, labels, classifier, judge, real_images, real_labels, per: int, bank_sizes) -> dict:
@@ -240,14 +211,14 @@ def flow_matching_metrics(G, classifier, n: int, seed: int, real_test, real_trai
 
 
 def train_generator(name: str, **overrides):
-    """Train the GAN generator ``name`` of ``models/`` with its own recipe (``DCGAN_FAMILY`` or ``GAN_FAMILY``)
-    in a run folder of its settings, ``overrides`` changing any of them (``max_steps_per_epoch=3`` for a
-    quick look); returns the loop's result. Notebook 06 retrains a rung of its ladder with it."""
-    if name in DCGAN_FAMILY:
-        return train_dcgan(DCGANConfig(**{**DCGAN_FAMILY[name], **overrides}))
-    if name in GAN_FAMILY:
-        return train_gan(GANConfig(**{**GAN_FAMILY[name], **overrides}))
-    raise ValueError(f"{name!r} is not a GAN generator of the kit; choose from {sorted({**DCGAN_FAMILY, **GAN_FAMILY})}")
+    """Train the GAN generator ``name`` of ``models/`` with its own recipe in a run folder of its settings,
+    ``overrides`` changing any of them (``max_steps_per_epoch=3`` for a quick look); returns the loop's
+    result. Notebook 06 retrains a rung of its ladder with it."""
+    gans = [n for n in registry.partners() if RECIPES[n].train]
+    if name not in gans:
+        raise ValueError(f"{name!r} is not a GAN generator of the kit; choose from {sorted(gans)}")
+    loop = LOOPS[RECIPES[name].train]
+    return loop.train(loop.config(**{**RECIPES[name].settings, **overrides}))
 
 
 def costs_table(manifest: dict | None = None) -> str:
@@ -257,17 +228,21 @@ def costs_table(manifest: dict | None = None) -> str:
     manifest = read_manifest(MODELS_DIR / "manifest.json") if manifest is None else manifest
     models = manifest["models"]
     lines = ["| model | trained with it | training (min) | evaluation (min) | rebuild it with |", "|---|---|---|---|---|"]
-    for name in ORDER:
+    for name in registry.built():
         if name not in models:
             continue
-        entry, partner = models[name], PRETRAINED_PARTNER.get(name)
+        entry, partner = models[name], registry.partners().get(name)
         evaluation = max(entry.get("evaluation_seconds", 0), models.get(partner, {}).get("evaluation_seconds", 0))
         lines.append(f"| `{name}` | {f'`{partner}`' if partner else '–'} | {entry.get('training_seconds', 0) / 60:.1f} | "
                      f"{evaluation / 60:.1f} | `python -m mnist_gan_utils pretrain --model {name}` |")
     lines.append(f"\nAll of them: `python -m mnist_gan_utils pretrain --all`, about "
                  f"{rebuild_estimate(manifest) / 60:.0f} minutes on {models['classifier'].get('machine', 'this machine')} "
-                 f"(the sum of the rows, less the epochs a run continues: {', '.join(f'`{k}` continues `{v}`' for k, v in CONTINUES.items())}).")
+                 f"(the sum of the rows, less the epochs a run continues: {', '.join(f'`{k}` continues `{v}`' for k, v in _continues().items())}).")
     return "\n".join(lines)
+
+
+def _continues() -> dict:
+    return {n: r.continues for n, r in RECIPES.items() if r.continues}
 
 
 def rebuild_estimate(manifest: dict) -> float:
@@ -278,13 +253,13 @@ def rebuild_estimate(manifest: dict) -> float:
     models = manifest["models"]
     total = 0.0
     for name, entry in models.items():
-        if name in COMPANIONS:
+        if name in registry.companions() or name not in RECIPES:
             continue
-        critic = PRETRAINED_PARTNER.get(name)
+        critic = RECIPES[name].partner
         total += entry.get("training_seconds", 0) + max(entry.get("evaluation_seconds", 0),
                                                         models.get(critic, {}).get("evaluation_seconds", 0))
-        if CONTINUES.get(name) in models:  # its training seconds include the shorter run's, trained once
-            total -= models[CONTINUES[name]].get("training_seconds", 0)
+        if RECIPES[name].continues in models:  # its training seconds include the shorter run's, trained once
+            total -= models[RECIPES[name].continues].get("training_seconds", 0)
     return round(total, 1)
 
 

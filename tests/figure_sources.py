@@ -3,6 +3,7 @@ times table, and which models a sentence names (tests/prose_figures.py says how 
 from __future__ import annotations
 
 import importlib.util
+import sys
 import itertools
 import re
 from dataclasses import dataclass
@@ -214,6 +215,7 @@ def load_registry():
     """mnist_gan_utils/registry.py, read on its own while it imports nothing (this check needs no torch)."""
     spec = importlib.util.spec_from_file_location("_registry", REPO_ROOT / "mnist_gan_utils" / "registry.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
     try:
         spec.loader.exec_module(module)
     except ImportError:   # it imports the package's modules: import it as the package does
@@ -243,23 +245,23 @@ class Names:
     @classmethod
     def from_registry(cls, registry) -> "Names":
         aliases = {}
-        for name in registry.PRETRAINED:   # "generator" alone is a common word: weak, below
+        for name in registry.RECIPES:   # "generator" alone is a common word: weak, below
             for alias in (f"{name}.pth", f'"{name}"', name, name.replace("_", " ")):
                 if alias not in WEAK_WORDS:
                     aliases[alias] = name
         short = {}   # titles without their brackets: "DCGAN" is rung 0's and the 12-epoch generator's
-        for titles in (registry.GENERATORS, registry.LADDER):
+        for titles in (registry.titles(), registry.ladder()):
             for name, title in titles.items():
                 title = re.sub(r"^\d+ · \+?\s*", "", title)
                 aliases[title] = name
                 short.setdefault(re.sub(r"\s*\([^)]*\)", "", title), set()).add(name)
         aliases.update({t: next(iter(n)) for t, n in short.items() if len(n) == 1})  # only when it is one model's
-        for i, name in enumerate(registry.LADDER):
+        for i, name in enumerate(registry.ladder()):
             aliases[f"rung {i}"] = name
         for word, name in FIELD_WORDS.items():
             aliases.setdefault(word, name)
         ordered = sorted(((a, n) for a, n in aliases.items() if a), key=lambda x: -len(x[0]))
-        return cls(ordered, dict(registry.PRETRAINED_PARTNER), list(registry.LADDER))
+        return cls(ordered, registry.partners(), list(registry.ladder()))
 
     def named(self, text: str, partners: bool = True) -> tuple[set[str], set[str]]:
         """The models ``text`` names (each generator with its discriminator or critic), and the group it

@@ -187,7 +187,7 @@ def notebook_document(name: str, cells: list[dict], registry) -> Document:
     comments = "\n\n".join(re.findall(r"#\s*(.*)", parameters_cell(cells)))
     return Document(name, ["".join(c["source"]) for c in cells if c["cell_type"] == "markdown"] + [comments],
                     "\n".join(t for c in cells for t in text_outputs(c)), parameter_settings(cells),
-                    {n for n in registry.PRETRAINED if re.search(rf"[\"']{n}[\"']", code)})
+                    {n for n in registry.RECIPES if re.search(rf"[\"']{n}[\"']", code)})
 
 
 @dataclass

@@ -52,8 +52,8 @@ def test_pretrain_quick_writes_models_and_manifest(tmp_path, kit_home):
     assert r.returncode == 0, r.stderr
     assert (kit_home / "outputs" / "pretrain_quick").is_dir()
     manifest = json.loads((tmp_path / "manifest.json").read_text())
-    from mnist_gan_utils.registry import PRETRAINED
-    assert set(manifest["models"]) == set(PRETRAINED)
+    from mnist_gan_utils.registry import RECIPES
+    assert set(manifest["models"]) == set(RECIPES)
     assert manifest["models"]["latent_code_predictor"]["config"]["clusters"] == 0  # it serves the DCGAN of notebook 02
     assert manifest["models"]["generator"]["class"] == "Generator"
     entry = manifest["models"]["decoder"]
@@ -96,25 +96,24 @@ def test_the_generator_rebuilt_by_continuing_the_3_epoch_run_equals_one_trained_
 
 
 def test_every_ladder_rung_has_a_recipe_and_a_bad_name_is_named():
-    from mnist_gan_utils.pretrain import DCGAN_FAMILY, GAN_FAMILY, train_generator
-    from mnist_gan_utils.registry import LADDER, LADDER_BASE, PRETRAINED, PRETRAINED_PARTNER
-    assert set(LADDER) <= set(DCGAN_FAMILY) | set(GAN_FAMILY) and set(LADDER) <= set(PRETRAINED_PARTNER)
-    assert set(LADDER_BASE) <= set(LADDER) and set(LADDER_BASE.values()) <= set(LADDER)
-    assert set(PRETRAINED_PARTNER.values()) <= set(PRETRAINED)
+    from mnist_gan_utils.pretrain import LOOPS, train_generator
+    from mnist_gan_utils.registry import RECIPES, ladder, ladder_base, partners
+    assert all(RECIPES[n].train in LOOPS for n in ladder()) and set(ladder()) <= set(partners())
+    assert set(ladder_base()) <= set(ladder()) and set(ladder_base().values()) <= set(ladder())
+    assert set(partners().values()) <= set(RECIPES)
     with pytest.raises(ValueError, match="not a GAN generator"):
         train_generator("decoder")
 
 
 def test_the_ladder_gives_every_rung_the_same_generator_updates():
     from mnist_gan_utils.comparison import generator_updates
-    from mnist_gan_utils.pretrain import DCGAN_FAMILY, GAN_FAMILY
-    from mnist_gan_utils.registry import LADDER
-    from mnist_gan_utils.training import DCGANConfig, GANConfig
+    from mnist_gan_utils.pretrain import LOOPS
+    from mnist_gan_utils.registry import RECIPES, ladder
     manifest = {"models": {}}
-    for name in LADDER:
-        cfg = DCGANConfig(**DCGAN_FAMILY[name]) if name in DCGAN_FAMILY else GANConfig(**GAN_FAMILY[name])
+    for name in ladder():
+        cfg = LOOPS[RECIPES[name].train].config(**RECIPES[name].settings)
         manifest["models"][name] = {"train_config": cfg.to_dict()}
-    assert {generator_updates(name, manifest) for name in LADDER} == {3 * (60_000 // 64)}
+    assert {generator_updates(name, manifest) for name in ladder()} == {3 * (60_000 // 64)}
 
 
 def test_the_teachers_guide_quotes_the_manifests_rebuild_costs():

@@ -243,7 +243,7 @@ def test_a_diverged_step_names_the_epoch_and_step_and_the_checkpoint_kept(tmp_pa
 def test_mode_collapse_is_warned_about_with_the_epoch_and_the_spread():
     import warnings
 
-    from mnist_gan_utils.training.dcgan import warn_if_collapsed
+    from mnist_gan_utils.training.monitors import warn_if_collapsed
     with pytest.warns(RuntimeWarning, match=r"^epoch 3: the fixed-noise samples look alike \(pixel spread 0\.00 of "
                                             r"real digits'\): a sign of mode collapse"):
         assert warn_if_collapsed(torch.zeros(8, 1, 28, 28), 2) == 0.0
@@ -259,7 +259,7 @@ def test_mode_collapse_is_warned_about_with_the_epoch_and_the_spread():
 
 
 def test_draw_uses_eval_mode_and_returns_cpu_images_without_a_graph():
-    from mnist_gan_utils.training.dcgan import draw
+    from mnist_gan_utils.training.monitors import draw
     G = Generator(16, 8).train()
     G(torch.randn(32, 16))                                       # running statistics move off their start
     z = torch.randn(4, 16)
@@ -369,7 +369,7 @@ def test_the_loop_feeds_each_step_digits_in_tanh_range_and_its_epochs_own_noise(
 def test_a_threshold_of_zero_turns_the_collapse_warning_off_and_the_message_ends_with_the_fixes():
     import warnings
 
-    from mnist_gan_utils.training.dcgan import warn_if_collapsed
+    from mnist_gan_utils.training.monitors import warn_if_collapsed
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert warn_if_collapsed(torch.zeros(4, 1, 28, 28), 0, threshold=0.0) == 0.0

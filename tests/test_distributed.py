@@ -57,3 +57,23 @@ def test_shards_are_disjoint_equal_and_cover_the_data(monkeypatch):
     monkeypatch.setenv("WORLD_SIZE", "1")
     monkeypatch.setenv("RANK", "0")
     assert distributed.shard(x, y)[0] is x and distributed.is_main()
+
+
+def test_a_run_folder_in_use_stops_every_process_at_once(tmp_path):
+    """Rank 0 finds the folder locked by another live run: it raises, and rank 1 (which never looks at the
+    lock) stops too instead of waiting for rank 0 in its first gradient exchange."""
+    import socket
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    try:
+        (tmp_path / "run").mkdir()
+        (tmp_path / "run" / "run.lock").write_text(json.dumps(
+            {"pid": holder.pid, "host": socket.gethostname(), "started": "now", "token": "x"}))
+        cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", str(WORKER),
+               str(tmp_path), "dcgan"]
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    finally:
+        holder.kill()
+    assert r.returncode != 0
+    assert f"in use by another training run (process {holder.pid}" in r.stderr
+    assert "in use by another training run (process rank 0 says why)" in r.stderr
+    assert not (tmp_path / "run" / "checkpoint.pt").exists()

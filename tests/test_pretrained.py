@@ -8,9 +8,9 @@ import torch
 from mnist_gan_utils import evaluation as ev
 from mnist_gan_utils.checkpoints import load_pretrained, read_manifest, sha256_file
 from mnist_gan_utils.paths import MANIFEST_PATH, MODELS_DIR, REPO_ROOT
-from mnist_gan_utils.registry import PRETRAINED
+from mnist_gan_utils.registry import RECIPES
 
-NAMES = sorted(PRETRAINED)
+NAMES = sorted(RECIPES)
 manifest = json.loads(MANIFEST_PATH.read_text()) if MANIFEST_PATH.exists() else {"models": {}}
 
 
@@ -103,8 +103,8 @@ def test_generators_draw_recognisable_varied_digits(C, name):
 def test_discriminator_prefers_real_digits_to_its_generators(mnist_test, name):
     """What D was trained for. (Not noise: a DCGAN's D only learned to tell real digits from its G's fakes,
     and the plain one calls uniform noise real.)"""
-    from mnist_gan_utils.pretrain import COMPANIONS
-    D, G = load_pretrained(name), load_pretrained(COMPANIONS[name])
+    from mnist_gan_utils.registry import companions
+    D, G = load_pretrained(name), load_pretrained(companions()[name])
     real = ev.discriminator_scores(D, mnist_test[0][:300])
     fake = ev.discriminator_scores(D, ev.sample(G, 300, seed=5))
     assert torch.isfinite(real).all() and real.mean() > 0.2 and real.mean() > fake.mean()

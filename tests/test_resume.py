@@ -10,7 +10,7 @@ from mnist_gan_utils.models import Classifier, Generator
 from mnist_gan_utils.training import engine, train_classifier, train_gan, train_predictor, train_vae
 
 TINY = dict(epochs=3, batch_size=32, max_steps_per_epoch=3, device="cpu", progress=False)
-TINY_GAN = dict(g_channels=8, d_channels=8, noise_dim=16, grid_size=10, monitor_classes=False, bn_recalibration=5,
+TINY_GAN = dict(g_channels=8, d_channels=8, noise_dim=16, grid_size=10, bn_recalibration=5,
                 **TINY)
 
 
@@ -30,8 +30,8 @@ def _train(family, run_dir, data, pair, **kw):
         return train_predictor(*pair, eps_dim=4, hidden=16, candidates=200, keep_threshold=0.0, min_bank=0,
                                steps_per_epoch=3, run_dir=run_dir, **TINY, **kw)
     if family == "cgan":
-        return train_gan(conditional=True, run_dir=run_dir, data=data, **TINY_GAN, **kw)
-    return train_gan(loss="wgan-gp", n_critic=2, betas=(0.0, 0.9), run_dir=run_dir, data=data, **TINY_GAN, **kw)
+        return train_gan(conditional=True, clusters=0, run_dir=run_dir, data=data, **TINY_GAN, **kw)
+    return train_gan(loss="wgan-gp", clusters=0, n_critic=2, betas=(0.0, 0.9), run_dir=run_dir, data=data, **TINY_GAN, **kw)
 
 
 def _interrupt_after_first_epoch(monkeypatch):

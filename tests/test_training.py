@@ -126,12 +126,11 @@ CLUSTERS, BETAS = "0 or an integer in [2, 1000] (self-conditioned)", "a pair (be
     ("betas", (0.5, 1.0), BETAS), ("betas", (-0.1, 0.9), BETAS), ("betas", 0.5, BETAS), ("betas", ("a", 0.9), BETAS),
     ("noise_dim", 0, "an integer in [1, 4096]"), ("g_channels", 0, "an integer in [1, 4096]"),
     ("d_channels", 4097, "an integer in [1, 4096]"), ("rotation", -5, "a number in [0.0, 180.0]"),
-    ("ema_decay", 1.0, UNIT), ("ema_power", -1.0, "a number in [0.0, 100.0]"),
-    ("ema_power", None, "a number in [0.0, 100.0]"),
+    ("ema_decay", 1.0, UNIT),
     ("bn_recalibration", -1, "an integer in [0, 100000] (batches; 0 keeps G's statistics)"),
     ("grid_size", 0, "an integer in [1, 1024]"), ("embed_dim", 2000, "an integer in [1, 1024]"),
     ("mismatch", 11.0, "a number in [0.0, 10.0]"), ("n_critic", 0, "an integer in [1, 100]"),
-    ("gp_weight", -1.0, "a number in [0.0, 1000000.0]"), ("loss", "hinge", "'bce' or 'wgan-gp'"),
+    ("loss", "hinge", "'bce' or 'wgan-gp'"),
     ("cluster_embedding", "lookup", "one of ('centroid', 'table')"),
     ("clusters", 1, CLUSTERS), ("clusters", -2, CLUSTERS), ("clusters", 2.5, CLUSTERS),
 ])
@@ -231,7 +230,7 @@ def test_pick_device_prefers_cuda_then_mps_then_the_cpu(monkeypatch):
 
 
 def test_gradient_penalty_is_zero_for_a_unit_lipschitz_linear_critic():
-    from mnist_gan_utils.training.gan import gradient_penalty
+    from mnist_gan_utils.training.wgan_gp import gradient_penalty
     w = torch.randn(784)
     w = w / w.norm()
 
@@ -244,14 +243,13 @@ def test_gradient_penalty_is_zero_for_a_unit_lipschitz_linear_critic():
 
 def test_wgan_gp_option_trains_and_checks_its_settings(tmp_path, small_data):
     from mnist_gan_utils.models import Critic, Generator
-    config = GANConfig(epochs=1, max_steps_per_epoch=3, loss="wgan-gp", n_critic=2, betas=(0.0, 0.9),
+    config = GANConfig(epochs=1, max_steps_per_epoch=3, loss="wgan-gp", clusters=0, n_critic=2, betas=(0.0, 0.9),
                        run_dir=str(tmp_path / "w"), **TINY_GAN)
     r = train_gan(config, data=small_data)
     assert all(math.isfinite(v) for v in r.history["step_loss_D"] + r.history["step_loss_G"])
     # G (its average) and the critic learned; the critic's last bias cannot: it cancels in E[C(fake)] - E[C(real)]
     assert_every_parameter_moved(config, r.generator, r.discriminator, still_in_D={"net.4.bias"})
     assert type(r.generator) is Generator and type(r.discriminator) is Critic   # the DCGAN's G, a critic without BN
-    assert GANConfig(loss="wgan-gp").clusters == 0
     with pytest.raises(ValueError, match="loss"):
         GANConfig(loss="hinge")
 
@@ -272,7 +270,7 @@ def test_conditional_gan_trains_with_either_objective(tmp_path, small_data, loss
 
 def test_gan_step_feeds_the_batch_labels_to_a_conditional_pair():
     from mnist_gan_utils.models import ConditionalDiscriminator, ConditionalGenerator
-    from mnist_gan_utils.training.gan import gan_step
+    from mnist_gan_utils.training.conditional import gan_step
     seen = []
 
     class Spy(ConditionalDiscriminator):
@@ -293,24 +291,22 @@ def test_gan_step_feeds_the_batch_labels_to_a_conditional_pair():
     assert torch.equal(seen[0], y) and torch.equal(seen[1], torch.tensor([5, 6, 7, 8])) and torch.equal(seen[2], seen[1])
     with pytest.raises(ValueError, match="pick one"):
         GANConfig(conditional=True, clusters=50)  # clusters and a label: D would get two
-    with pytest.raises(ValueError, match="conditional=True or clusters"):
-        GANConfig(loss="wgan-gp", mismatch=0.5)  # the critic has no labels to mismatch
-    # the defaults follow the kind of GAN: self-conditioned, plain or conditional
+    # the defaults: self-conditioned; no default depends on another setting
     assert (GANConfig().clusters, GANConfig().mismatch, GANConfig().cluster_embedding) == (300, 0.5, "centroid")
+    assert (GANConfig(loss="wgan-gp").clusters, GANConfig(conditional=True, clusters=0).mismatch) == (300, 0.5)
     with pytest.raises(ValueError, match="cluster_embedding must be one of"):
         GANConfig(cluster_embedding="lookup")
-    assert (GANConfig(conditional=True).clusters, GANConfig(conditional=True).mismatch) == (0, 0.5)
 
 
 def test_self_conditioned_gan_trains_on_clusters_not_labels(tmp_path, small_data, monkeypatch):
     """The default GAN shows D each real digit's k-means cluster; the digit labels are never read."""
     from mnist_gan_utils.clusters import fit_clusters
     from mnist_gan_utils.models import SelfConditionedDiscriminator, SelfConditionedGenerator
-    from mnist_gan_utils.training import gan
+    from mnist_gan_utils.training import conditional
     x, y = small_data
     seen = []
-    real_step = gan.gan_step
-    monkeypatch.setattr(gan, "gan_step", lambda *a, **k: seen.append(k["labels"].clone()) or real_step(*a, **k))
+    real_step = conditional.gan_step
+    monkeypatch.setattr(conditional, "gan_step", lambda *a, **k: seen.append(k["labels"].clone()) or real_step(*a, **k))
     r = train_gan(GANConfig(epochs=1, max_steps_per_epoch=3, clusters=8, mismatch=0.5, run_dir=str(tmp_path / "s"),
                             **TINY_GAN),
                   data=(x, torch.zeros_like(y)))  # labels all 0: any use of them would show
@@ -333,7 +329,7 @@ def test_self_conditioned_gan_trains_on_clusters_not_labels(tmp_path, small_data
 
 def test_cluster_probe_tells_a_collapse_inside_clusters_from_varied_samples(small_data):
     """One image per cluster is a collapse the probe names; other real members of the cluster are not."""
-    from mnist_gan_utils.training.gan import ClusterProbe
+    from mnist_gan_utils.training.self_conditioning import ClusterProbe
     x, _ = small_data
     clusters = torch.arange(len(x)) % 4
     probe = ClusterProbe(x[:len(x) // 2], clusters[:len(x) // 2], noise_dim=3, seed=0, shown=4, n=16)
@@ -351,30 +347,6 @@ def test_cluster_probe_tells_a_collapse_inside_clusters_from_varied_samples(smal
     assert 0.8 < probe.ratio(Members(collapsed=False)) < 1.25
     with pytest.warns(RuntimeWarning, match="look alike"):
         assert probe.check(Members(collapsed=True), epoch=0) == 0.0
-
-
-def test_self_conditioned_run_from_pretrained_weights_uses_their_clusters(tmp_path, small_data, monkeypatch):
-    """init_from: real digits get the pretrained D's clusters, even when this run's own fit (another seed)
-    would number them differently."""
-    from mnist_gan_utils.clusters import nearest_cluster
-    from mnist_gan_utils.training import gan
-    x, y = small_data
-    first = train_gan(GANConfig(epochs=1, max_steps_per_epoch=1, clusters=8, run_dir=str(tmp_path / "a"), seed=0,
-                                **TINY_GAN), data=(x, y))
-    torch.save(first.generator.state_dict(), tmp_path / "self_conditioned_generator.pth")
-    torch.save(first.discriminator.state_dict(), tmp_path / "self_conditioned_discriminator.pth")
-    seen = []
-    real_step = gan.gan_step
-    monkeypatch.setattr(gan, "gan_step", lambda *a, **k: seen.append(k["labels"].clone()) or real_step(*a, **k))
-    D = first.discriminator
-    expected = nearest_cluster(x.flatten(1).float() / 255, D.pca_mean, D.pca_components, D.centroids)
-    fresh = gan.self_condition(*gan.build_networks(GANConfig(clusters=8, **TINY_GAN)), x, seed=5)
-    assert not torch.equal(fresh, expected)  # so the test can tell the two numberings apart
-    r = train_gan(GANConfig(epochs=1, max_steps_per_epoch=2, clusters=8, init_from=str(tmp_path), seed=5,
-                            run_dir=str(tmp_path / "b"), **{**TINY_GAN, "batch_size": 512}),
-                  data=(x, y))
-    assert torch.equal(r.discriminator.centroids, D.centroids)
-    assert sorted(seen[0].tolist()) == sorted(expected.tolist())
 
 
 def test_starting_from_a_generator_of_another_width_says_which_setting_to_change(tmp_path, small_data):
@@ -402,8 +374,9 @@ def test_the_add_on_loop_with_no_add_on_trains_the_dcgans_own_pair_with_the_aver
     lr_decay=False) learning rates that fall linearly to 0."""
     from mnist_gan_utils.models import Discriminator, Generator
     tiny = dict(batch_size=32, max_steps_per_epoch=4, train_size=256, g_channels=8, d_channels=8, grid_size=16,
-                monitor_classes=False, progress=False, bn_recalibration=2)
+                progress=False, bn_recalibration=2)
     r = train_gan(GANConfig(epochs=1, clusters=0, run_dir=str(tmp_path / "a"), **tiny), data=small_data)
+    assert r.history["fixed_noise_top2_share"]  # the kit's classifier watched the grid
     assert type(r.generator) is Generator and type(r.discriminator) is Discriminator
     ckpt = load_checkpoint(r.run_dir / "checkpoint.pt")
     assert ckpt["schedulers"]["G"]["_last_lr"][0] == 0.0                       # decayed to 0 over the run
@@ -435,22 +408,6 @@ def test_an_epoch_shows_a_bar_that_disappears_and_disabled_shows_nothing(capsys,
     assert list(silent) == [0, 1, 2] and silent.bar is None
     out = capsys.readouterr()
     assert out.out == "" and out.err == ""
-
-
-def test_init_from_loads_the_named_generator_and_its_partner(tmp_path):
-    """Starting an add-on from pretrained files loads its own pair (a WGAN-GP run: the generator and the critic)."""
-    from mnist_gan_utils.models import Critic, Generator
-    from mnist_gan_utils.registry import PRETRAINED_PARTNER
-    from mnist_gan_utils.training.dcgan import init_from
-    torch.manual_seed(0)
-    G, C = Generator(16, 8), Critic(8)
-    torch.save(G.state_dict(), tmp_path / "wgan_gp_generator.pth")
-    torch.save(C.state_dict(), tmp_path / "wgan_gp_critic.pth")
-    G2, C2 = Generator(16, 8), Critic(8)
-    init_from(G2, C2, tmp_path, ("wgan_gp_generator", PRETRAINED_PARTNER["wgan_gp_generator"]))
-    for a, b in zip(list(G.state_dict().values()) + list(C.state_dict().values()),
-                    list(G2.state_dict().values()) + list(C2.state_dict().values())):
-        assert torch.equal(a, b)
 
 
 def test_the_second_classifier_trains_and_architecture_is_checked(tmp_path, mnist_train):

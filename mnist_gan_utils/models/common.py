@@ -2,6 +2,8 @@
 wrong shape, dtype or device into an error naming the argument."""
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -11,9 +13,9 @@ IMAGE_SHAPE = (1, 28, 28)
 
 
 def memory_format(device) -> torch.memory_format:
-    """Channels-last on a CPU, where the kit's convolutions run faster in it (the classifier about 1.8x,
-    the flow network's training step about 1.1x, here; same results up to float rounding); the default
-    layout elsewhere. Use it for a network's weights and for its inputs alike."""
+    """Channels-last on a CPU, where the kit's convolutions run faster in it (docs/benchmarks.md; same
+    results up to float rounding); the default layout elsewhere. Use it for a network's weights and for its
+    inputs alike."""
     return torch.channels_last if torch.device(device).type == "cpu" else torch.contiguous_format
 
 
@@ -21,8 +23,30 @@ def check_int(name, value, low=1, high=None):
     """A ValueError naming the setting, its allowed range and the value given, for anything else (a float,
     a string, None or a bool included)."""
     if not isinstance(value, int) or isinstance(value, bool) or value < low or (high is not None and value > high):
-        rng = f"in [{low}, {high}]" if high is not None else f">= {low}"
-        raise ValueError(f"{name} must be an integer {rng}, got {value!r}")
+        allowed = f"in [{low}, {high}]" if high is not None else f">= {low}"
+        raise ValueError(f"{name} must be an integer {allowed}, got {value!r}")
+
+
+# Each raises ValueError("<name> must be <its range>, got <repr>"), for a value of the wrong type too (README).
+def _finite_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and \
+        (isinstance(value, int) or math.isfinite(value))  # an int is finite, and may be too large for a float
+
+
+def check_positive_float(name: str, value) -> None:
+    if not _finite_number(value) or value <= 0:
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+
+
+def check_range(name: str, value, low: float, high: float, high_open: bool = False) -> None:
+    if not (_finite_number(value) and low <= value and (value < high if high_open else value <= high)):
+        raise ValueError(f"{name} must be a number in [{low}, {high}{')' if high_open else ']'}, got {value!r}")
+
+
+def check_betas(value) -> None:
+    pair = isinstance(value, (tuple, list)) and len(value) == 2
+    if not (pair and all(_finite_number(b) and 0 <= b < 1 for b in value)):
+        raise ValueError(f"betas must be a pair (beta1, beta2), each in [0, 1), got {value!r}")
 
 
 def check_input(name: str, x, trailing: tuple, what: str, module: nn.Module | None = None):

@@ -12,6 +12,8 @@ import torch
 from torch import nn
 from torch.optim.swa_utils import AveragedModel, update_bn
 
+from .loop import Callback
+
 
 def ema_avg_fn(decay: float, power: float = 2.0):
     """The EMA update with a power-law warm-up: the decay used at update ``n`` is
@@ -62,7 +64,29 @@ def recalibrate_bn(G, batches: int = 200, batch_size: int = 64, seed: int = 0, d
 
     ``torch.optim.swa_utils.update_bn`` runs ``batches`` batches of fresh noise (seeded) through it in
     train mode and keeps their average, the practice for averaged weights (Izmailov et al., 2018)."""
-    g = torch.Generator().manual_seed(seed)
-    noise = (torch.randn(batch_size, G.noise_dim, generator=g) for _ in range(batches))  # drawn as used
+    rng = torch.Generator().manual_seed(seed)
+    noise = (torch.randn(batch_size, G.noise_dim, generator=rng) for _ in range(batches))  # drawn as used
     update_bn(noise, _BalancedLabels(G) if getattr(G, "conditional", False) else G, device)
     G.eval()
+
+
+class Averaging(Callback):
+    """The weight average of ``net`` as a callback of the loop: updated after every step (``decay`` 0: none,
+    ``sampler()`` is then ``net`` itself); after each epoch, with ``recalibrate`` > 0, its BatchNorm
+    statistics recomputed on that many batches of fresh noise."""
+
+    def __init__(self, net: nn.Module, decay: float, recalibrate: int = 0, batch_size: int = 64, seed: int = 0,
+                 device=None):
+        self.net, self.decay, self.ema = net, decay, averaged(net, decay, power=2.0)
+        self.recalibrate, self.batch_size, self.seed, self.device = recalibrate, batch_size, seed, device
+
+    def sampler(self) -> nn.Module:
+        return self.ema.module if self.decay > 0 else self.net
+
+    def on_step_end(self, run, epoch, step, stats):
+        if self.decay > 0:
+            update_ema(self.ema, self.net)
+
+    def on_epoch_end(self, run, epoch):
+        if self.decay > 0 and self.recalibrate:
+            recalibrate_bn(self.ema.module, self.recalibrate, self.batch_size, self.seed, self.device)

@@ -10,9 +10,10 @@ import torch.nn.functional as F
 
 from ..data import MNISTBatches
 from ..models import Classifier, MLPClassifier
+from ..models.common import check_int, check_range
 from .distributed import wrap
-from .engine import BaseConfig, Run, check_positive_int, check_range, prepare
-from .progress import progress_bar
+from .engine import BaseConfig, Run, prepare
+from .loop import fit
 
 
 @dataclasses.dataclass
@@ -33,8 +34,8 @@ class ClassifierConfig(BaseConfig):
         if self.architecture not in ("cnn", "mlp"):
             raise ValueError(f"architecture must be 'cnn' or 'mlp', got {self.architecture!r}")
         check_range("weight_decay", self.weight_decay, 0.0, 1.0)
-        check_positive_int("channels", self.channels)
-        check_positive_int("feature_dim", self.feature_dim)
+        check_int("channels", self.channels)
+        check_int("feature_dim", self.feature_dim)
         check_range("dropout", self.dropout, 0.0, 1.0, high_open=True)
         check_range("rotation", self.rotation, 0.0, 180.0)
         check_range("label_smoothing", self.label_smoothing, 0.0, 1.0, high_open=True)
@@ -61,23 +62,16 @@ def train_classifier(config: ClassifierConfig | None = None, data=None, **overri
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=config.lr, total_steps=config.epochs * steps)
     run = Run("classifier", config, {"classifier": model}, {"opt": opt}, {"sched": sched})
     start = run.start()
-    for epoch in range(start, config.epochs):
-        model.train()
-        total, correct, loss_sum = 0, 0, 0.0
-        bar = progress_bar(zip(range(steps), batches.epoch(epoch)), steps, f"epoch {epoch + 1}/{config.epochs}",
-                           config.progress)
-        for step, (x, y) in bar:
-            logits = net(x)                                            # (B, 10)
-            loss = F.cross_entropy(logits, y, label_smoothing=config.label_smoothing)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            run.check_finite(epoch - 1, step, loss=loss.item())
-            loss_sum += loss.item()
-            correct += (logits.argmax(1) == y).sum().item()
-            total += y.shape[0]
-            bar.log(loss=loss.item())
-        run.log(loss=loss_sum / steps, train_accuracy=correct / total)
-        run.end_epoch(epoch)
+
+    def step(batch, rng, i):
+        x, y = batch
+        logits = net(x)                                                # (B, 10)
+        loss = F.cross_entropy(logits, y, label_smoothing=config.label_smoothing)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        return {"loss": loss.item(), "train_accuracy": (logits.argmax(1) == y).float().mean().item()}
+
+    fit(run, start, batches.epoch, steps, step, (model,))
     return ClassifierResult(model.eval(), run.history, run.dir)

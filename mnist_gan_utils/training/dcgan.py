@@ -2,13 +2,13 @@
 
 The step is the whole of the method: D learns to tell real digits from G's fakes, then G learns to fool
 D, both with binary cross-entropy and Adam. The loop only feeds it batches of MNIST scaled to [-1, 1] (G
-ends in Tanh) and noise, and leaves the rest to the engine: seeding, the device, the run folder, a
-checkpoint each epoch, resume, the progress bar, and the fixed-noise grid after each epoch.
+ends in Tanh) and noise, and leaves the rest to the one loop (:func:`.loop.fit`) and the engine: seeding,
+the device, the run folder, a checkpoint each epoch, resume, the progress bar, and the fixed-noise grid
+after each epoch (:class:`.monitors.Grid`).
 """
 from __future__ import annotations
 
 import dataclasses
-import warnings
 from pathlib import Path
 from typing import Callable
 
@@ -18,8 +18,10 @@ import torch.nn.functional as F
 from ..data import MNISTBatches
 from ..models import Discriminator, Generator
 from . import distributed
-from .engine import BaseConfig, Run, check_betas, check_positive_int, epoch_generator, prepare
-from .progress import progress_bar
+from ..models.common import check_int, check_betas
+from .engine import BaseConfig, Run, prepare
+from .loop import fit
+from .monitors import Grid
 
 
 @dataclasses.dataclass
@@ -33,21 +35,21 @@ class DCGANConfig(BaseConfig):
     betas: tuple = (0.5, 0.999)    # beta1 = 0.5: less momentum than Adam's 0.9, steadier in the two-player game
     noise_dim: int = 64
     g_channels: int = 32           # G's width: its last hidden layer has 2 * g_channels feature maps
-    d_channels: int = 64           # D's width: twice G's gave better digits for a quarter more time per step
+    d_channels: int = 64           # D's width: twice G's (why: docs/experiments/plain_dcgan.md)
     grid_size: int = 64            # fixed-noise samples drawn after each epoch
     init_from: str | None = None   # a folder with generator.pth and discriminator.pth to start from (models/)
 
     def validate(self) -> None:
         super().validate()
         check_networks(self)
-        check_positive_int("grid_size", self.grid_size, high=1024)
+        check_int("grid_size", self.grid_size, 1, 1024)
 
 
 def check_networks(config) -> None:
     """Adam's betas and the networks' sizes: the settings the add-ons' configs share with the core's."""
     check_betas(config.betas)
     for name in ("noise_dim", "g_channels", "d_channels"):
-        check_positive_int(name, getattr(config, name), high=4096)
+        check_int(name, getattr(config, name), 1, 4096)
 
 
 @dataclasses.dataclass
@@ -97,8 +99,6 @@ def train_dcgan(config: DCGANConfig | None = None, data=None,
     ``on_epoch_end(epoch, grid, history, G)`` runs after each epoch (notebooks show the grid live).
     The run folder (``run_dir``; by default one per setting, see :func:`~.engine.run_folder`) holds
     ``checkpoint.pt`` and the grids ``epoch_XXX.png``."""
-    from ..plotting import save_grid
-
     config, device, images, labels = prepare(DCGANConfig, config, overrides, data)
     G = Generator(config.noise_dim, config.g_channels).to(device)
     D = Discriminator(config.d_channels).to(device)
@@ -111,56 +111,22 @@ def train_dcgan(config: DCGANConfig | None = None, data=None,
     run = Run("dcgan", config, {"G": G, "D": D}, {"G": opt_G, "D": opt_D})
     G_train, D_train = distributed.wrap(G, device), distributed.wrap(D, device)  # DDP under torchrun
     start = run.start()
-    z_fixed = fixed_noise(config).to(device)
-    grids = sorted(run.dir.glob("epoch_*.png"))[:start]
 
-    for epoch in range(start, config.epochs):
-        G.train(), D.train()
-        g = epoch_generator(config.seed, epoch, salt=distributed.rank())  # each process its own noise
-        bar = progress_bar(zip(range(steps), batches.epoch(epoch)), steps, f"epoch {epoch + 1}/{config.epochs}",
-                           config.progress)
-        for step, (real, _) in bar:
-            z = torch.randn(real.shape[0], config.noise_dim, generator=g).to(device)   # (B, noise_dim)
-            stats = dcgan_step(G_train, D_train, opt_G, opt_D, real, z)
-            run.check_finite(epoch - 1, step, loss_D=stats["loss_D"], loss_G=stats["loss_G"])
-            run.log(**{f"step_{k}": v for k, v in stats.items()})
-            bar.log(**stats)
-        run.log(**bar.means(), seconds=bar.seconds)
-        if run.main:  # one process draws the grid
-            grid = draw(G, z_fixed)
-            grids.append(save_grid(grid, run.dir / f"epoch_{epoch + 1:03d}.png", value_range=(-1, 1)))
-            warn_if_collapsed(grid, epoch)
-        run.end_epoch(epoch)
-        if on_epoch_end is not None and run.main:
-            on_epoch_end(epoch, grid, run.history, G)
-    return GANResult(G.eval(), D.eval(), run.history, run.dir, grids)
+    def step(batch, rng, i):
+        real, _ = batch                                                          # (B, 1, 28, 28) in [-1, 1]
+        z = torch.randn(real.shape[0], config.noise_dim, generator=rng).to(device)   # (B, noise_dim)
+        return dcgan_step(G_train, D_train, opt_G, opt_D, real, z)
+
+    grid = Grid(run, start, lambda: G, fixed_noise(config).to(device), show=on_epoch_end)
+    fit(run, start, batches.epoch, steps, step, (G, D), [grid], step_history=True)
+    return GANResult(G.eval(), D.eval(), run.history, run.dir, grid.paths)
 
 
-@torch.no_grad()
-def draw(G, z: torch.Tensor, *labels) -> torch.Tensor:
-    """G's images of ``z`` (and ``labels``, for a conditional G) in eval mode, so BatchNorm uses its
-    running statistics; on the CPU, in [-1, 1]. G is left in eval mode."""
-    G.eval()
-    return G(z, *labels).cpu()
-
-
-def warn_if_collapsed(grid: torch.Tensor, epoch: int, threshold: float = 0.25) -> float:
-    """Mode collapse shows as fixed-noise samples that look alike. Compare their mean pairwise pixel
-    distance with the ~9.5 (in [-1, 1] units) of real MNIST digits; warn below ``threshold`` of it."""
-    flat = grid.flatten(1)
-    spread = torch.pdist(flat).mean().item() / 9.5 if flat.shape[0] > 1 else 1.0
-    if spread < threshold:
-        warnings.warn(f"epoch {epoch + 1}: the fixed-noise samples look alike (pixel spread {spread:.2f} of real "
-                      f"digits'): a sign of mode collapse. Try a lower lr, betas=(0.5, 0.999), or restart with "
-                      f"another seed.", RuntimeWarning, stacklevel=3)
-    return spread
-
-
-def init_from(G, D, folder, names=("generator", "discriminator")) -> None:
-    """Start from pretrained weights in ``folder`` (``models/``'s layout: the files of the pretrained
-    models ``names``, G's and D's, checked against the manifest's sha256 when there is one)."""
+def init_from(G, D, folder) -> None:
+    """Start from pretrained weights in ``folder`` (``models/``'s layout: the kit's generator and its
+    discriminator, checked against the manifest's sha256 when there is one)."""
     from ..checkpoints import load_state_dict, read_manifest
-    from ..registry import file_name
+    from ..registry import GENERATOR, file_name, partners
 
     folder = Path(folder)
     hashes, widths = {}, {}
@@ -168,7 +134,7 @@ def init_from(G, D, folder, names=("generator", "discriminator")) -> None:
         entries = read_manifest(folder / "manifest.json")["models"].values()
         hashes = {e["file"]: e["sha256"] for e in entries}
         widths = {e["file"]: e.get("config", {}).get("channels") for e in entries}
-    g_file, d_file = (file_name(name) for name in names)
+    g_file, d_file = file_name(GENERATOR), file_name(partners()[GENERATOR])
     if widths.get(g_file) not in (None, G.channels):  # say which setting to change, not which shapes differ
         raise ValueError(f"init_from: {folder / g_file} is a generator {widths[g_file]} channels wide, this run's "
                          f"is {G.channels}: set g_channels={widths[g_file]} (notebook 02: G_CHANNELS = "

@@ -8,6 +8,7 @@ import json
 import math
 import os
 import random
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +17,10 @@ import torch
 from torch import nn
 
 from ..checkpoints import CheckpointError, load_checkpoint, save_checkpoint
-from ..models.common import check_int
+from ..models.common import check_int, check_positive_float
 from ..paths import MODELS_DIR, OUTPUTS_DIR, relative
 from . import distributed
+from .run_lock import RunFolderInUseError, RunLock
 
 CHECKPOINT_NAME = "checkpoint.pt"
 
@@ -62,35 +64,6 @@ def epoch_generator(seed: int, epoch: int, salt: int = 0) -> torch.Generator:
     return torch.Generator().manual_seed((seed * 1_000_003 + epoch * 7919 + salt) % 2**63)
 
 
-# ---------------------------------------------------------------------------------------------
-# Config validation shared by every loop's config dataclass
-# ---------------------------------------------------------------------------------------------
-# Each raises ValueError("<name> must be <its range>, got <repr>"), for a value of the wrong type too (README).
-def check_positive_int(name: str, value, high: int | None = None) -> None:
-    check_int(name, value, 1, high)
-
-
-def _finite_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and \
-        (isinstance(value, int) or math.isfinite(value))  # an int is finite, and may be too large for a float
-
-
-def check_positive_float(name: str, value) -> None:
-    if not _finite_number(value) or value <= 0:
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-
-
-def check_range(name: str, value, low: float, high: float, high_open: bool = False) -> None:
-    if not (_finite_number(value) and low <= value and (value < high if high_open else value <= high)):
-        raise ValueError(f"{name} must be a number in [{low}, {high}{')' if high_open else ']'}, got {value!r}")
-
-
-def check_betas(value) -> None:
-    pair = isinstance(value, (tuple, list)) and len(value) == 2
-    if not (pair and all(_finite_number(b) and 0 <= b < 1 for b in value)):
-        raise ValueError(f"betas must be a pair (beta1, beta2), each in [0, 1), got {value!r}")
-
-
 @dataclasses.dataclass
 class BaseConfig:
     """Fields every loop shares. Subclasses add their own and extend :meth:`validate`."""
@@ -111,14 +84,14 @@ class BaseConfig:
         self.validate()
 
     def validate(self) -> None:
-        check_positive_int("epochs", self.epochs)
-        check_positive_int("batch_size", self.batch_size, high=60_000)
+        check_int("epochs", self.epochs)
+        check_int("batch_size", self.batch_size, 1, 60_000)
         check_positive_float("lr", self.lr)
         check_int("seed", self.seed, low=0, high=2**32 - 1)  # numpy's seeds; torch.manual_seed overflows past 2**64
         if self.max_steps_per_epoch is not None:
-            check_positive_int("max_steps_per_epoch", self.max_steps_per_epoch)
+            check_int("max_steps_per_epoch", self.max_steps_per_epoch)
         if self.train_size is not None:
-            check_positive_int("train_size", self.train_size, high=60_000)
+            check_int("train_size", self.train_size, 1, 60_000)
             if self.batch_size > self.train_size:
                 raise ValueError(f"batch_size ({self.batch_size}) must not exceed train_size ({self.train_size})")
         if self.resume and self.overwrite:
@@ -164,20 +137,37 @@ class Run:
         self.history: dict[str, list] = {}
         self.extra: dict[str, Any] = {}
         self.main = distributed.is_main()
+        self.close = lambda: None  # release run.lock now; set by start()
 
     def start(self) -> int:
         """The first epoch to train: 0 for a new run, or the one after the checkpoint's. Says which."""
-        start = 0
-        if self.checkpoint_path.exists() and not self.config.overwrite:
-            if not (self.config.resume or self.derived):
-                raise FileExistsError(
-                    f"{self.dir} already holds a training run ({CHECKPOINT_NAME}). Pass resume=True to continue "
-                    f"it, overwrite=True to start over there, or choose another run_dir.")
-            start = self._load()
-        if self.main:
+        refused = torch.zeros(1)
+        if self.main:  # the lock before the checkpoint is looked at: two runs started together cannot both start
             self.dir.mkdir(parents=True, exist_ok=True)
-            if self.config.progress:
-                print(f"{relative(self.dir)}: {self._status(start)}", flush=True)
+            try:  # released after the last epoch, or when a Run that raised is collected or the process exits
+                self.close = weakref.finalize(self, RunLock(self.dir).acquire().release)
+            except RunFolderInUseError:
+                refused += 1
+                distributed.broadcast_tensors(refused)  # under torchrun the other processes stop too
+                raise
+        distributed.broadcast_tensors(refused)
+        if refused.item():
+            raise RunFolderInUseError(f"{self.dir} is in use by another training run (process rank 0 says why)")
+        start = 0
+        try:
+            if self.checkpoint_path.exists() and not self.config.overwrite:
+                if not (self.config.resume or self.derived):
+                    raise FileExistsError(
+                        f"{self.dir} already holds a training run ({CHECKPOINT_NAME}). Pass resume=True to continue "
+                        f"it, overwrite=True to start over there, or choose another run_dir.")
+                start = self._load()
+        except BaseException:
+            self.close()
+            raise
+        if start >= self.config.epochs:  # nothing to train
+            self.close()
+        if self.main and self.config.progress:
+            print(f"{relative(self.dir)}: {self._status(start)}", flush=True)
         return start
 
     def _status(self, start: int) -> str:
@@ -193,7 +183,7 @@ class Run:
         if not isinstance(ckpt, dict) or ckpt.get("kind") != self.kind:
             raise CheckpointError(f"{self.checkpoint_path} is not a {self.kind} training checkpoint")
         new = self.config.to_dict()
-        # A setting the checkpoint does not name (added to the kit later) had its default value then.
+        # A setting the checkpoint does not name had its default value when the checkpoint was written.
         defaults = {f.name: f.default for f in dataclasses.fields(self.config)}
         old = {k: ckpt["config"].get(k, list(defaults[k]) if isinstance(defaults[k], tuple) else defaults[k])
                for k in new}
@@ -223,7 +213,10 @@ class Run:
             "history": self.history, "extra": self.extra,
             "rng": _rng_state(),
         }
-        return save_checkpoint(state, self.checkpoint_path)
+        path = save_checkpoint(state, self.checkpoint_path)
+        if epoch == self.config.epochs - 1:  # the last checkpoint: the folder is free for the next run
+            self.close()
+        return path
 
     def log(self, **stats: float) -> None:
         """Append named statistics (floats) to the history."""

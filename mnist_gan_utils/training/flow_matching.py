@@ -1,7 +1,7 @@
 """Training the class-conditional flow-matching model: the loss (:func:`flow_matching_loss`) and the loop
-(:func:`train_flow_matching`) around it. The loop is the engine's, as for every model: seeding, device, a
-run folder per settings, a checkpoint each epoch, resume, ``torchrun``; the network's weights are averaged
-(an EMA), and the average is what draws.
+(:func:`train_flow_matching`) around it. The loop is the one every model trains in (:func:`.loop.fit`):
+seeding, device, a run folder per settings, a checkpoint each epoch, resume, ``torchrun``; the network's
+weights are averaged (an EMA, :class:`.averaging.Averaging`), and the average is what draws.
 """
 from __future__ import annotations
 
@@ -12,18 +12,18 @@ import torch
 import torch.nn.functional as F
 
 from ..data import MNISTBatches
-from ..models.common import memory_format
+from ..models.common import check_int, check_positive_float, check_range, memory_format
 from ..models.flow_matching import NULL_LABEL, SOLVERS, FlowMatchingGenerator, VelocityUNet
 from . import distributed
-from .averaging import averaged, update_ema
-from .engine import (BaseConfig, Run, check_positive_float, check_positive_int, check_range, epoch_generator,
-                     prepare)
-from .progress import progress_bar
+from .averaging import Averaging
+from .engine import BaseConfig, Run, prepare
+from .loop import fit
+from .monitors import Grid
 
 
 @dataclasses.dataclass
 class FlowMatchingConfig(BaseConfig):
-    epochs: int = 10                # 8 drew fewer digits as asked (docs/experiments/flow_matching.md)
+    epochs: int = 10                # chosen in docs/experiments/flow_matching.md
     batch_size: int = 128
     lr: float = 5e-4
     channels: int = 64              # the U-Net's width at 14x14 (twice that at 7x7)
@@ -38,18 +38,18 @@ class FlowMatchingConfig(BaseConfig):
     def validate(self) -> None:
         super().validate()
         check_positive_float("lr", self.lr)
-        check_positive_int("channels", self.channels, high=512)
+        check_int("channels", self.channels, 1, 512)
         if self.channels % 8:
             raise ValueError(f"channels must be a multiple of 8 in [8, 512] (GroupNorm's 8 groups), "
                              f"got {self.channels!r}")
-        check_positive_int("emb_dim", self.emb_dim, high=2048)
+        check_int("emb_dim", self.emb_dim, 1, 2048)
         check_range("label_dropout", self.label_dropout, 0.0, 1.0, high_open=True)
         check_range("ema_decay", self.ema_decay, 0.0, 1.0, high_open=True)
-        check_positive_int("steps", self.steps, high=1000)
+        check_int("steps", self.steps, 1, 1000)
         if self.solver not in SOLVERS:
             raise ValueError(f"solver must be one of {SOLVERS}, got {self.solver!r}")
         check_range("guidance", self.guidance, 0.0, 20.0)
-        check_positive_int("grid_size", self.grid_size, high=1024)
+        check_int("grid_size", self.grid_size, 1, 1024)
 
 
 @dataclasses.dataclass
@@ -61,13 +61,13 @@ class FlowMatchingResult:
 
 
 def flow_matching_loss(net, x1: torch.Tensor, labels: torch.Tensor, label_dropout: float = 0.1,
-                       generator: torch.Generator | None = None) -> torch.Tensor:
+                       rng: torch.Generator | None = None) -> torch.Tensor:
     """Regress the velocity ``x1 - x0`` of the straight path from noise ``x0`` to the digits ``x1``
     ``(B, 1, 28, 28)`` in [-1, 1], at a random point ``x_t`` of it."""
-    x0 = torch.randn(x1.shape, generator=generator).to(x1.device)               # noise, where paths start
-    t = torch.rand(x1.shape[0], generator=generator).to(x1.device)              # a random time per digit
+    x0 = torch.randn(x1.shape, generator=rng).to(x1.device)                     # noise, where paths start
+    t = torch.rand(x1.shape[0], generator=rng).to(x1.device)                    # a random time per digit
     x_t = (1 - t.view(-1, 1, 1, 1)) * x0 + t.view(-1, 1, 1, 1) * x1             # the point of the path at t
-    drop = torch.rand(x1.shape[0], generator=generator).to(x1.device) < label_dropout
+    drop = torch.rand(x1.shape[0], generator=rng).to(x1.device) < label_dropout
     labels = labels.masked_fill(drop, NULL_LABEL)                               # some digits shown no label
     return F.mse_loss(net(x_t, t, labels), x1 - x0)                             # the path's velocity
 
@@ -75,45 +75,32 @@ def flow_matching_loss(net, x1: torch.Tensor, labels: torch.Tensor, label_dropou
 def train_flow_matching(config: FlowMatchingConfig | None = None, data=None, **overrides) -> FlowMatchingResult:
     """Train the flow-matching model on MNIST: ``train_flow_matching(epochs=7)``; ``data``: optional
     ``(images uint8 (N, 28, 28), labels)``."""
-    from ..plotting import save_grid
     from ..sampling import balanced_labels
 
     config, device, images, labels = prepare(FlowMatchingConfig, config, overrides, data)
     net = VelocityUNet(config.channels, config.emb_dim).to(device, memory_format=memory_format(device))
-    net_ema = averaged(net, config.ema_decay, power=2.0)
+    average = Averaging(net, config.ema_decay)
     opt = torch.optim.Adam(net.parameters(), lr=config.lr)
     batches = MNISTBatches(images, labels, config.batch_size, value_range=(-1, 1), device=device, seed=config.seed)
     steps = min(len(batches), config.max_steps_per_epoch or len(batches))
-    run = Run("flow_matching", config, {"net": net, "net_ema": net_ema}, {"opt": opt})
+    run = Run("flow_matching", config, {"net": net, "net_ema": average.ema}, {"opt": opt})
     net_train = distributed.wrap(net, device)
     start = run.start()
     G = FlowMatchingGenerator(config.channels, config.emb_dim, config.steps, config.solver, config.guidance).to(device)
-    z_fixed = torch.randn(config.grid_size, G.noise_dim, generator=torch.Generator().manual_seed(config.seed))
-    y_fixed = balanced_labels(config.grid_size)
-    grids = sorted(run.dir.glob("epoch_*.png"))[:start]
 
-    def sampler() -> FlowMatchingGenerator:
-        G.net.load_state_dict((net_ema.module if config.ema_decay > 0 else net).state_dict())
+    def sampler() -> FlowMatchingGenerator:  # the averaged network, with the config's sampling settings
+        G.net.load_state_dict(average.sampler().state_dict())
         return G.eval()
 
-    for epoch in range(start, config.epochs):
-        net.train()
-        g = epoch_generator(config.seed, epoch, salt=distributed.rank())
-        bar = progress_bar(zip(range(steps), batches.epoch(epoch)), steps, f"epoch {epoch + 1}/{config.epochs}",
-                           config.progress)
-        for step, (x1, y) in bar:
-            loss = flow_matching_loss(net_train, x1, y, config.label_dropout, g)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            if config.ema_decay > 0:
-                update_ema(net_ema, net)
-            run.check_finite(epoch - 1, step, loss=loss.item())
-            bar.log(loss=loss.item())
-        run.log(**bar.means(), seconds=bar.seconds)
-        if run.main:
-            with torch.no_grad():
-                grid = sampler()(z_fixed.to(device), y_fixed.to(device)).cpu()
-            grids.append(save_grid(grid, run.dir / f"epoch_{epoch + 1:03d}.png", value_range=(-1, 1), nrow=10))
-        run.end_epoch(epoch)
-    return FlowMatchingResult(sampler(), run.history, run.dir, grids)
+    def step(batch, rng, i):
+        x1, y = batch                                                            # (B, 1, 28, 28) in [-1, 1]
+        loss = flow_matching_loss(net_train, x1, y, config.label_dropout, rng)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        return {"loss": loss.item()}
+
+    z_fixed = torch.randn(config.grid_size, G.noise_dim, generator=torch.Generator().manual_seed(config.seed))
+    grid = Grid(run, start, sampler, z_fixed.to(device), balanced_labels(config.grid_size).to(device), nrow=10)
+    fit(run, start, batches.epoch, steps, step, (net,), [average, grid])
+    return FlowMatchingResult(sampler(), run.history, run.dir, grid.paths)

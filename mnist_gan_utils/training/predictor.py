@@ -21,15 +21,14 @@ import torch.nn.functional as F
 
 from ..evaluation import predict_proba, to_unit
 from ..models import NUM_CLASSES, Classifier, Generator, LatentCodePredictor, SelfConditionedGenerator
-from ..models.common import check_int
-from .engine import (BaseConfig, Run, check_positive_int, check_range, epoch_generator,
-                     pick_device, seed_everything, set_threads)
-from .progress import progress_bar
+from ..models.common import check_int, check_range
+from .engine import BaseConfig, Run, pick_device, seed_everything, set_threads
+from .loop import fit
 
 
 @dataclasses.dataclass
 class PredictorConfig(BaseConfig):
-    epochs: int = 2                 # 4 were no better, in twice the time (docs/experiments/self_conditioned.md)
+    epochs: int = 2                 # chosen in docs/experiments/self_conditioned.md
     batch_size: int = 250
     lr: float = 1e-3
     eps_dim: int = 16
@@ -42,11 +41,11 @@ class PredictorConfig(BaseConfig):
 
     def validate(self) -> None:
         super().validate()
-        check_positive_int("eps_dim", self.eps_dim)
-        check_positive_int("hidden", self.hidden)
-        check_positive_int("candidates", self.candidates)
+        check_int("eps_dim", self.eps_dim)
+        check_int("hidden", self.hidden)
+        check_int("candidates", self.candidates)
         check_range("keep_threshold", self.keep_threshold, 0.0, 1.0)
-        check_positive_int("steps_per_epoch", self.steps_per_epoch)
+        check_int("steps_per_epoch", self.steps_per_epoch)
         check_range("mmd_weight", self.mmd_weight, 0.0, 1e6)
         check_int("min_bank", self.min_bank, low=0)
 
@@ -118,29 +117,22 @@ def train_predictor(generator: Generator, classifier: Classifier, config: Predic
     start = run.start()
     per_class = config.batch_size // NUM_CLASSES
     steps = min(config.steps_per_epoch, config.max_steps_per_epoch or config.steps_per_epoch)
-    for epoch in range(start, config.epochs):
-        P.train()
-        g = epoch_generator(config.seed, epoch)
-        sums = {"loss": 0.0, "loss_cls": 0.0, "mmd": 0.0, "label_accuracy": 0.0}
-        bar = progress_bar(range(steps), steps, f"epoch {epoch + 1}/{config.epochs}", config.progress)
-        for step in bar:
-            labels = torch.arange(NUM_CLASSES).repeat_interleave(per_class).to(device)          # (B,)
-            eps = torch.randn(labels.shape[0], config.eps_dim, generator=g).to(device)        # (B, eps_dim)
-            z = P(labels, eps)                                                                 # (B, noise_dim)
-            logits = classifier(to_unit(generator(z), generator))                             # (B, 10)
-            loss_cls = F.cross_entropy(logits, labels)
-            loss_mmd = sum(mmd(z[labels == d][:, style], by_class[d][torch.randint(len(by_class[d]), (per_class,),
-                                                                                    generator=g).to(device)][:, style])
-                           for d in range(NUM_CLASSES)) / NUM_CLASSES
-            loss = loss_cls + config.mmd_weight * loss_mmd
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            run.check_finite(epoch - 1, step, loss=loss.item())
-            for k, v in zip(sums, (loss.item(), loss_cls.item(), loss_mmd.item(),
-                                   (logits.argmax(1) == labels).float().mean().item())):
-                sums[k] += v
-            bar.log(loss=loss.item())
-        run.log(**{k: v / steps for k, v in sums.items()})
-        run.end_epoch(epoch)
+
+    def step(_, rng, i):  # no data: the batch is every digit, per_class times
+        labels = torch.arange(NUM_CLASSES).repeat_interleave(per_class).to(device)              # (B,)
+        eps = torch.randn(labels.shape[0], config.eps_dim, generator=rng).to(device)          # (B, eps_dim)
+        z = P(labels, eps)                                                                     # (B, noise_dim)
+        logits = classifier(to_unit(generator(z), generator))                                 # (B, 10)
+        loss_cls = F.cross_entropy(logits, labels)
+        loss_mmd = sum(mmd(z[labels == d][:, style], by_class[d][torch.randint(len(by_class[d]), (per_class,),
+                                                                                generator=rng).to(device)][:, style])
+                       for d in range(NUM_CLASSES)) / NUM_CLASSES
+        loss = loss_cls + config.mmd_weight * loss_mmd
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        return {"loss": loss.item(), "loss_cls": loss_cls.item(), "mmd": loss_mmd.item(),
+                "label_accuracy": (logits.argmax(1) == labels).float().mean().item()}
+
+    fit(run, start, lambda epoch: range(steps), steps, step, (P,), salt_by_rank=False)
     return PredictorResult(P.eval(), run.history, run.dir, sizes)

@@ -11,15 +11,16 @@ import torch.nn.functional as F
 from ..data import MNISTBatches
 from ..clusters import fit_gaussian_mixture
 from ..models import MAX_CLUSTERS, VAE, Decoder
+from ..models.common import check_int, check_positive_float
 from . import distributed
 from .distributed import wrap
-from .engine import BaseConfig, Run, check_positive_float, check_positive_int, prepare
-from .progress import progress_bar
+from .engine import BaseConfig, Run, prepare
+from .loop import fit
 
 
 @dataclasses.dataclass
 class VAEConfig(BaseConfig):
-    epochs: int = 20    # 40 draw a little better for twice the time (docs/experiments/decoder_prior.md)
+    epochs: int = 20    # time against quality: docs/experiments/decoder_prior.md
     batch_size: int = 128
     lr: float = 1e-3
     latent_dim: int = 8
@@ -32,8 +33,8 @@ class VAEConfig(BaseConfig):
 
     def validate(self) -> None:
         super().validate()
-        check_positive_int("latent_dim", self.latent_dim)
-        check_positive_int("hidden", self.hidden)
+        check_int("latent_dim", self.latent_dim)
+        check_int("hidden", self.hidden)
         check_positive_float("beta", self.beta)
         if not isinstance(self.prior_components, int) or isinstance(self.prior_components, bool) \
                 or not 0 <= self.prior_components <= MAX_CLUSTERS:
@@ -68,24 +69,18 @@ def train_vae(config: VAEConfig | None = None, data=None, **overrides) -> VAERes
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=config.epochs * steps)
     run = Run("vae", config, {"vae": vae}, {"opt": opt}, {"sched": sched})
     start = run.start()
-    for epoch in range(start, config.epochs):
-        vae.train()
-        sums = {"loss": 0.0, "reconstruction": 0.0, "kl": 0.0}
-        bar = progress_bar(zip(range(steps), batches.epoch(epoch)), steps, f"epoch {epoch + 1}/{config.epochs}",
-                           config.progress)
-        for step, (x, _) in bar:
-            logits, mu, logvar = net(x)                                   # (B, 1, 28, 28), (B, latent_dim) x2
-            loss, rec, kl = vae_loss(logits, x, mu, logvar, config.beta)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            run.check_finite(epoch - 1, step, loss=loss.item())
-            for k, v in zip(sums, (loss, rec, kl)):
-                sums[k] += v.item()
-            bar.log(loss=loss.item())
-        run.log(**{k: v / steps for k, v in sums.items()})
-        run.end_epoch(epoch)
+
+    def step(batch, rng, i):
+        x, _ = batch                                                      # (B, 1, 28, 28) in [0, 1]
+        logits, mu, logvar = net(x)                                       # (B, 1, 28, 28), (B, latent_dim) x2
+        loss, rec, kl = vae_loss(logits, x, mu, logvar, config.beta)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        return {"loss": loss.item(), "reconstruction": rec.item(), "kl": kl.item()}
+
+    fit(run, start, batches.epoch, steps, step, (vae,))
     vae.eval()
     if config.prior_components:
         fit_prior(vae, images, config.prior_components, config.seed)

@@ -47,12 +47,12 @@ def train(kind, **extra):
     if kind == "gan":
         from mnist_gan_utils.training import train_gan
         # self-conditioned: each process fits k-means on its shard, then all must take rank 0's clusters
-        r = train_gan(g_channels=8, d_channels=8, noise_dim=16, grid_size=16, monitor_classes=False, clusters=8,
+        r = train_gan(g_channels=8, d_channels=8, noise_dim=16, grid_size=16, clusters=8,
                       mismatch=0.5, **args)
         return r, r.generator
     if kind == "cgan-wgan":
         from mnist_gan_utils.training import train_gan
-        r = train_gan(g_channels=8, d_channels=8, noise_dim=16, grid_size=16, monitor_classes=False,
+        r = train_gan(g_channels=8, d_channels=8, noise_dim=16, grid_size=16,
                       conditional=True, clusters=0, loss="wgan-gp", n_critic=2, betas=(0.0, 0.9), **args)
         return r, r.generator
     if kind == "flow":
