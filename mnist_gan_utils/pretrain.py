@@ -236,7 +236,7 @@ def costs_table(manifest: dict | None = None) -> str:
         lines.append(f"| `{name}` | {f'`{partner}`' if partner else '–'} | {entry.get('training_seconds', 0) / 60:.1f} | "
                      f"{evaluation / 60:.1f} | `python -m mnist_gan_utils pretrain --model {name}` |")
     lines.append(f"\nAll of them: `python -m mnist_gan_utils pretrain --all`, about "
-                 f"{rebuild_estimate(manifest) / 60:.0f} minutes on {models['classifier'].get('machine', 'this machine')} "
+                 f"{rebuild_estimate(manifest) / 60:.0f} minutes on {models[JUDGE].get('machine', 'this machine')} "
                  f"(the sum of the rows, less the epochs a run continues: {', '.join(f'`{k}` continues `{v}`' for k, v in _continues().items())}).")
     return "\n".join(lines)
 

@@ -375,3 +375,15 @@ def test_a_threshold_of_zero_turns_the_collapse_warning_off_and_the_message_ends
         assert warn_if_collapsed(torch.zeros(4, 1, 28, 28), 0, threshold=0.0) == 0.0
     with pytest.warns(RuntimeWarning, match=r"Try a lower lr, betas=\(0\.5, 0\.999\), or restart with another seed\.$"):
         warn_if_collapsed(torch.zeros(4, 1, 28, 28), 0)
+
+
+def test_a_new_run_says_it_overwrites_only_when_a_run_was_there(tmp_path, small_data, capsys, monkeypatch):
+    from mnist_gan_utils.training.progress import PROGRESS_ENV
+    monkeypatch.setenv(PROGRESS_ENV, "0")
+    cfg = DCGANConfig(epochs=1, run_dir=str(tmp_path / "r"), overwrite=True, **TINY)
+    train_dcgan(cfg, data=small_data)
+    first = capsys.readouterr().out
+    train_dcgan(cfg, data=small_data)
+    second = capsys.readouterr().out
+    assert ": a new run\n" in first and "overwriting" not in first
+    assert ": a new run (overwriting the run that was there)\n" in second

@@ -153,7 +153,7 @@ class Run:
         distributed.broadcast_tensors(refused)
         if refused.item():
             raise RunFolderInUseError(f"{self.dir} is in use by another training run (process rank 0 says why)")
-        start = 0
+        start, replacing = 0, self.config.overwrite and self.checkpoint_path.exists()
         try:
             if self.checkpoint_path.exists() and not self.config.overwrite:
                 if not (self.config.resume or self.derived):
@@ -167,13 +167,13 @@ class Run:
         if start >= self.config.epochs:  # nothing to train
             self.close()
         if self.main and self.config.progress:
-            print(f"{relative(self.dir)}: {self._status(start)}", flush=True)
+            print(f"{relative(self.dir)}: {self._status(start, replacing)}", flush=True)
         return start
 
-    def _status(self, start: int) -> str:
+    def _status(self, start: int, replacing: bool) -> str:
         epochs = self.config.epochs
         if start == 0:
-            return "a new run" + (" (overwriting the run that was there)" if self.config.overwrite else "")
+            return "a new run" + (" (overwriting the run that was there)" if replacing else "")
         if start >= epochs:
             return f"the run with these settings has finished {start} epoch{'s' * (start != 1)}: loaded, nothing to train"
         return f"continuing the run with these settings after its epoch {start}, up to {epochs}"
