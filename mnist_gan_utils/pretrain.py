@@ -237,12 +237,8 @@ def costs_table(manifest: dict | None = None) -> str:
                      f"{evaluation / 60:.1f} | `python -m mnist_gan_utils pretrain --model {name}` |")
     lines.append(f"\nAll of them: `python -m mnist_gan_utils pretrain --all`, about "
                  f"{rebuild_estimate(manifest) / 60:.0f} minutes on {models[JUDGE].get('machine', 'this machine')} "
-                 f"(the sum of the rows, less the epochs a run continues: {', '.join(f'`{k}` continues `{v}`' for k, v in _continues().items())}).")
+                 f"(the sum of the rows, less the epochs a run continues: {', '.join(f'`{k}` continues `{v}`' for k, v in registry.continues().items())}).")
     return "\n".join(lines)
-
-
-def _continues() -> dict:
-    return {n: r.continues for n, r in RECIPES.items() if r.continues}
 
 
 def rebuild_estimate(manifest: dict) -> float:

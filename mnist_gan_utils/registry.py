@@ -134,6 +134,11 @@ def ladder_base() -> dict:
     return {n: r.base for n, r in RECIPES.items() if r.base}
 
 
+def continues() -> dict:
+    """model -> the model whose run it continues when both are rebuilt."""
+    return {n: r.continues for n, r in RECIPES.items() if r.continues}
+
+
 def digit_models() -> tuple:
     """The models that draw the digit asked for."""
     return tuple(n for n, r in RECIPES.items() if r.digits)

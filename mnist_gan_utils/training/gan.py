@@ -140,7 +140,7 @@ def train_gan(config: GANConfig | None = None, data=None,
             stats["loss_G"] = last_loss_G[0] = last_loss_G[0] if stats["loss_G"] is None else stats["loss_G"]
         else:  # a self-conditioned G draws the clusters its noise picks, as when sampling
             stats = conditional.gan_step(G_train, D_train, opt_G, opt_D, real, z, labels=y, rng=rng,
-                                         mismatch=config.mismatch if y is not None else 0.0,
+                                         mismatch=config.mismatch,
                                          fake_labels=G.code(z) if config.clusters else y)
         scheds["D"].step()
         if (i + 1) % g_every == 0:  # after a generator update
