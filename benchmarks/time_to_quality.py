@@ -9,16 +9,16 @@ Two recipes, run one after the other in this process, the same seed and the same
 recognised rate at p >= 0.9, the rarest digit's share and the Fréchet distance on the kit's classifier
 features over its real-data floor; the classifier only *measures*):
 
-* **kit**: the DCGAN of notebook 02 and ``models/generator.pth``: ``pretrain``'s recipe, ``dcgan_step`` over
-  ``MNISTBatches`` as ``train_dcgan`` feeds it ([-1, 1] data, batches of 64, Adam(2e-4, betas (0.5, 0.999)),
-  the same seeds), in this script's own loop so that it can be measured every half epoch;
+* **kit**: the DCGAN of notebook 02 and ``models/generator.pth``: ``train_dcgan`` with ``pretrain``'s recipe
+  ([-1, 1] data, batches of 64, Adam(2e-4, betas (0.5, 0.999)), the same seeds), measured every half epoch by
+  a callback of its loop;
 * **published**: the recipe of a published MNIST GAN notebook: noise 64, Adam(0.002, betas (0.5, 0.99)),
   batch 128, BCE, per-image ``RandomRotation(20)`` in a torchvision ``DataLoader``, and a Tanh generator
   trained on [0, 1] data; the same DCGAN networks 32 channels wide, no average, no schedule. Its samples
   are measured clamped to [0, 1], the range it was trained on; measured after every epoch.
 
-Training seconds exclude the evaluations (and ``train_dcgan``'s checkpoints and grids, which the own loop
-does not write). Never run beside another job: two processes halve each other.
+Training seconds exclude the evaluations (they include ``train_dcgan``'s checkpoint and grid after each epoch,
+well under a second). Never run beside another job: two processes halve each other.
 """
 from __future__ import annotations
 
@@ -33,13 +33,14 @@ import torch
 
 from mnist_gan_utils import evaluation as ev
 from mnist_gan_utils.checkpoints import load_pretrained
-from mnist_gan_utils.data import MNISTBatches, load_mnist
+from mnist_gan_utils.data import load_mnist
 from mnist_gan_utils.models import Discriminator, Generator
 from mnist_gan_utils.paths import DATA_DIR, REPO_ROOT
 from mnist_gan_utils.registry import GENERATOR, RECIPES
 from mnist_gan_utils.sampling import sample
-from mnist_gan_utils.training.dcgan import DCGANConfig, dcgan_step
-from mnist_gan_utils.training.engine import epoch_generator, seed_everything, set_threads
+from mnist_gan_utils.training.dcgan import DCGANConfig, dcgan_step, train_dcgan
+from mnist_gan_utils.training.engine import seed_everything, set_threads
+from mnist_gan_utils.training.loop import Callback
 
 SEED, NOISE_SEED = 0, 12345
 
@@ -70,26 +71,28 @@ class Clock:
         return p
 
 
+class Points(Callback):
+    """Measures G ``per_epoch`` times an epoch of ``steps`` steps, a callback of ``train_dcgan``'s loop."""
+
+    def __init__(self, steps: int, per_epoch: int, judge, n: int):
+        self.steps, self.judge, self.n, self.curve, self.clock = steps, judge, n, [], Clock("kit")
+        self.marks = {round(steps * i / per_epoch) for i in range(1, per_epoch + 1)}
+
+    def on_step_end(self, run, epoch, step, stats):
+        if step + 1 in self.marks:  # sample() puts G in eval mode (BatchNorm's running statistics), then back
+            G = run.modules["G"]
+            self.curve.append(self.clock.point(epoch + (step + 1) / self.steps,
+                                               lambda: self.judge(sample(G, self.n, seed=NOISE_SEED))))
+            G.train()
+
+
 def run_kit(epochs: int, judge, n: int, max_steps: int | None = None, points_per_epoch: int = 2) -> list[dict]:
-    """The kit's DCGAN as ``train_dcgan`` trains it, measured ``points_per_epoch`` times an epoch."""
-    cfg = DCGANConfig(**{**RECIPES[GENERATOR].settings, "epochs": epochs}, seed=SEED)
-    seed_everything(cfg.seed)
-    G, D = Generator(cfg.noise_dim, cfg.g_channels), Discriminator(cfg.d_channels)
-    opt_G = torch.optim.Adam(G.parameters(), lr=cfg.lr, betas=tuple(cfg.betas))
-    opt_D = torch.optim.Adam(D.parameters(), lr=cfg.lr, betas=tuple(cfg.betas))
-    batches = MNISTBatches(*load_mnist("train"), cfg.batch_size, value_range=(-1, 1), seed=cfg.seed)
-    steps = min(len(batches), max_steps or len(batches))
-    marks = {round(steps * i / points_per_epoch) for i in range(1, points_per_epoch + 1)}
-    curve, clock = [], Clock("kit")
-    for epoch in range(cfg.epochs):
-        G.train(), D.train()
-        rng = epoch_generator(cfg.seed, epoch)
-        for step, (real, _) in zip(range(steps), batches.epoch(epoch)):
-            dcgan_step(G, D, opt_G, opt_D, real, torch.randn(real.shape[0], cfg.noise_dim, generator=rng))
-            if step + 1 in marks:  # sample() puts G in eval mode (BatchNorm's running statistics), then back
-                curve.append(clock.point(epoch + (step + 1) / steps, lambda: judge(sample(G, n, seed=NOISE_SEED))))
-                G.train()
-    return curve
+    """The kit's DCGAN, ``train_dcgan`` with ``pretrain``'s recipe, measured ``points_per_epoch`` times an epoch."""
+    cfg = DCGANConfig(**{**RECIPES[GENERATOR].settings, "epochs": epochs}, seed=SEED, max_steps_per_epoch=max_steps,
+                      run_dir=tempfile.mkdtemp(prefix="time_to_quality_kit_"), progress=False)
+    points = Points(min(60_000 // cfg.batch_size, max_steps or 60_000), points_per_epoch, judge, n)
+    train_dcgan(cfg, callbacks=[points])
+    return points.curve
 
 
 def run_published(epochs: int, judge, n: int, max_steps: int | None = None) -> list[dict]:

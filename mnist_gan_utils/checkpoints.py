@@ -50,6 +50,20 @@ def _missing(path: Path, fix: str) -> str:
     return f"{path}: {fix}"
 
 
+def write_atomically(path: Path, write) -> None:
+    """``write(f)`` into a temporary file of this process's own (two processes saving the same file never
+    share one), then ``os.replace`` it onto ``path``; a failed write leaves nothing behind."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def save_checkpoint(obj: Any, path: str | os.PathLike) -> Path:
     """Save ``obj`` (a state dict, or a dict of state dicts, numbers, strings and tensors) atomically.
 
@@ -59,21 +73,8 @@ def save_checkpoint(obj: Any, path: str | os.PathLike) -> Path:
         obj = obj.state_dict()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _tmp_name(path)
-    try:
-        with open(tmp, "wb") as f:
-            torch.save(_to_cpu(obj), f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)  # a failed write leaves nothing behind
+    write_atomically(path, lambda f: torch.save(_to_cpu(obj), f))
     return path
-
-
-def _tmp_name(path: Path) -> Path:
-    """A temporary name of this process's own: two processes saving the same file never share one."""
-    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
 
 
 def load_checkpoint(path: str | os.PathLike, map_location="cpu", expected_sha256: str | None = None) -> Any:
@@ -83,13 +84,11 @@ def load_checkpoint(path: str | os.PathLike, map_location="cpu", expected_sha256
     if not path.is_file():
         raise CheckpointError(_missing(path, "no such file. Check the path, or rebuild the pretrained models with "
                                              "`python -m mnist_gan_utils pretrain --all`."))
-    if expected_sha256 is not None:
-        actual = sha256_file(path)
-        if actual != expected_sha256:
-            raise CheckpointError(
-                f"{path}: sha256 {actual[:12]}… does not match the manifest's {expected_sha256[:12]}…: the file "
-                f"was altered, truncated or replaced. Restore it with `git checkout -- {path.name}` in models/, "
-                f"or rebuild it with `python -m mnist_gan_utils pretrain --model {path.stem}`.")
+    if expected_sha256 is not None and (actual := sha256_file(path)) != expected_sha256:
+        raise CheckpointError(
+            f"{path}: sha256 {actual[:12]}… does not match the manifest's {expected_sha256[:12]}…: the file "
+            f"was altered, truncated or replaced. Restore it with `git checkout -- {path.name}` in models/, "
+            f"or rebuild it with `python -m mnist_gan_utils pretrain --model {path.stem}`.")
     if not zipfile.is_zipfile(path):
         raise CheckpointError(f"{path}: not a PyTorch checkpoint (not a zip archive): the file is truncated, "
                               f"corrupt or of another format. Download or rebuild it.")
@@ -112,25 +111,18 @@ def load_state_dict(model: nn.Module, source, map_location="cpu", expected_sha25
     state = source if isinstance(source, dict) else load_checkpoint(source, map_location, expected_sha256)
     if not isinstance(state, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor)
                                               for k, v in state.items()):
-        kind = type(state).__name__
-        if isinstance(state, dict) and "models" in state:
-            hint = "it is a training checkpoint: pass it to the training loop's resume=, or use its ['models'] entry"
-        else:
-            hint = "expected a state dict (a dict of str -> tensor) as written by torch.save(model.state_dict())"
-        raise CheckpointError(f"{name}: not a state dict (got {kind}); {hint}.")
+        hint = ("it is a training checkpoint: pass it to the training loop's resume=, or use its ['models'] entry"
+                if isinstance(state, dict) and "models" in state else
+                "expected a state dict (a dict of str -> tensor) as written by torch.save(model.state_dict())")
+        raise CheckpointError(f"{name}: not a state dict (got {type(state).__name__}); {hint}.")
     own = model.state_dict()
-    missing = sorted(set(own) - set(state))
-    unexpected = sorted(set(state) - set(own))
+    keys = {"missing": sorted(set(own) - set(state)), "unexpected": sorted(set(state) - set(own))}
+    parts = [f"{what} keys {names[:5]}{'…' if len(names) > 5 else ''}" for what, names in keys.items() if names]
     shapes = [f"{k}: file {tuple(state[k].shape)} vs model {tuple(own[k].shape)}"
               for k in own if k in state and state[k].shape != own[k].shape]
-    if missing or unexpected or shapes:
-        parts = []
-        if missing:
-            parts.append(f"missing keys {missing[:5]}{'…' if len(missing) > 5 else ''}")
-        if unexpected:
-            parts.append(f"unexpected keys {unexpected[:5]}{'…' if len(unexpected) > 5 else ''}")
-        if shapes:
-            parts.append("shape mismatches " + "; ".join(shapes[:3]))
+    if shapes:
+        parts.append("shape mismatches " + "; ".join(shapes[:3]))
+    if parts:
         raise CheckpointError(
             f"{name} does not fit {type(model).__name__}({_describe(model)}): " + ", ".join(parts) +
             ". The file was saved from another architecture: build the model with the arguments it was trained "
@@ -140,7 +132,8 @@ def load_state_dict(model: nn.Module, source, map_location="cpu", expected_sha25
 
 
 def _describe(model: nn.Module) -> str:
-    keys = ("noise_dim", "latent_dim", "channels", "hidden", "eps_dim", "feature_dim", "embed_dim", "clusters", "cluster_embedding")
+    keys = ("noise_dim", "latent_dim", "channels", "hidden", "eps_dim", "feature_dim", "embed_dim", "clusters",
+            "cluster_embedding")
     return ", ".join(f"{k}={getattr(model, k)}" for k in keys if hasattr(model, k))
 
 
@@ -156,21 +149,16 @@ def read_manifest(path: str | os.PathLike = MANIFEST_PATH) -> dict:
 
 
 def write_manifest(manifest: dict, path: str | os.PathLike = MANIFEST_PATH) -> None:
-    path = Path(path)
-    tmp = _tmp_name(path)
-    try:
-        tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    text = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+    write_atomically(Path(path), lambda f: f.write(text.encode()))
 
 
-def load_pretrained(name: str, device="cpu", models_dir: str | os.PathLike = MODELS_DIR, verify: bool = True) -> nn.Module:
+def load_pretrained(name: str, device="cpu", models_dir: str | os.PathLike = MODELS_DIR,
+                    verify: bool = True) -> nn.Module:
     """A pretrained model from ``models/``, built with the arguments in the manifest, its sha256
     checked, weights loaded and put in ``eval()`` mode. ``name`` is e.g. ``'generator'``."""
     models_dir = Path(models_dir)
-    manifest = read_manifest(models_dir / "manifest.json")
-    entries = manifest.get("models", {})
+    entries = read_manifest(models_dir / "manifest.json").get("models", {})
     if name not in entries:
         raise ValueError(f"unknown pretrained model {name!r}; the manifest lists {sorted(entries)}")
     entry = entries[name]

@@ -14,9 +14,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from importlib import import_module
 from pathlib import Path
 
-from .paths import INSTALL_HINT, KIT_FOUND, MANIFEST_PATH, OUTPUTS_DIR
+from .paths import INSTALL_HINT, KIT_FOUND, MANIFEST_PATH, MODELS_DIR, OUTPUTS_DIR
 from . import registry
 
 
@@ -32,13 +33,15 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--g-channels", type=int, help="dcgan, gan: G's width")
     p.add_argument("--d-channels", type=int, help="dcgan, gan: D's width")
     p.add_argument("--rotation", type=float, help="random rotation in degrees, applied per batch")
-    p.add_argument("--conditional", action="store_true", help="gan: a conditional GAN (G and D see the label), with --clusters 0")
+    p.add_argument("--conditional", action="store_true",
+                   help="gan: a conditional GAN (G and D see the label), with --clusters 0")
     p.add_argument("--clusters", type=int,
                    help="gan: k-means groups of look-alike digits shown to G and D (default 300; 0: the DCGAN's "
                         "own pair with the weight average alone)")
     p.add_argument("--cluster-embedding", choices=["centroid", "table"],
                    help="gan with clusters: a network of each cluster's centroid (default) or a learned vector each")
-    p.add_argument("--mismatch", type=float, help="gan with --clusters or --conditional: weight of 'wrong label = fake'")
+    p.add_argument("--mismatch", type=float,
+                   help="gan with --clusters or --conditional: weight of 'wrong label = fake'")
     p.add_argument("--loss", choices=["bce", "wgan-gp"], help="gan: the objective (default bce)")
     p.add_argument("--seed", type=int)
     p.add_argument("--device", help="auto (default), cpu, cuda or mps")
@@ -59,7 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("sample", help="a grid of digits from a pretrained model, as a PNG")
     s.add_argument("--model", default=registry.GENERATOR, choices=registry.samplers())
     s.add_argument("--n", type=int, default=64)
-    s.add_argument("--digit", type=int, choices=range(10), help="draw only this digit: " + " or ".join(registry.digit_models()))
+    s.add_argument("--digit", type=int, choices=range(10),
+                   help="draw only this digit: " + " or ".join(registry.digit_models()))
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--out", type=Path)
 
@@ -73,8 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("pretrain", help="rebuild models/ and its manifest")
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--all", action="store_true", help="every model, in dependency order")
-    which.add_argument("--model", action="append", choices=registry.built() + tuple(registry.companions()), metavar="NAME",
-                   help="one model (repeatable): " + ", ".join(registry.built()))
+    which.add_argument("--model", action="append", choices=registry.built() + tuple(registry.companions()),
+                       metavar="NAME", help="one model (repeatable): " + ", ".join(registry.built()))
     p.add_argument("--resume", action="store_true", help="continue an interrupted rebuild")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device")
@@ -102,8 +106,7 @@ def main(argv=None) -> int:
         model = load_pretrained(args.model)
         if args.digit is not None and args.model not in registry.digit_models():
             print(f"--digit needs --model {' or '.join(registry.digit_models())} ({args.model} cannot be asked "
-                  f"for a digit)",
-                  file=sys.stderr)
+                  f"for a digit)", file=sys.stderr)
             return 2
         labels = None if args.digit is None else torch.full((args.n,), args.digit, dtype=torch.long)
         images = sample(model, args.n, args.seed, labels=labels)
@@ -119,14 +122,14 @@ def main(argv=None) -> int:
         print(json.dumps(m, indent=2))
     elif args.command == "pretrain":
         from .pretrain import pretrain
-        from .paths import MODELS_DIR
-        pretrain(None if args.all else args.model, models_dir=args.models_dir or MODELS_DIR, seed=args.seed, device=args.device,
-                 resume=args.resume, quick=args.quick)
+        pretrain(None if args.all else args.model, models_dir=args.models_dir or MODELS_DIR, seed=args.seed,
+                 device=args.device, resume=args.resume, quick=args.quick)
     return 0
 
 
 def train(args) -> int:
     from .plotting import save_grid
+    from .pretrain import LOOPS
     keys = ("epochs", "batch_size", "lr", "seed", "device", "run_dir", "max_steps_per_epoch", "train_size")
     overrides = {k: getattr(args, k) for k in keys if getattr(args, k) is not None}
     overrides.update(resume=args.resume, overwrite=args.overwrite)
@@ -136,47 +139,32 @@ def train(args) -> int:
         overrides.update({k: tuple(v) if k == "betas" else v for k in keys if (v := getattr(args, k)) is not None})
         if args.kind == "gan" and args.conditional:
             overrides["conditional"] = True
-    from . import training
-    config_class = {"dcgan": training.DCGANConfig, "gan": training.GANConfig, "vae": training.VAEConfig,
-                    "classifier": training.ClassifierConfig, "predictor": training.PredictorConfig,
-                    "flow_matching": training.FlowMatchingConfig}[args.kind]
     try:
-        config_class(**overrides)  # checked before any data or model loads
+        LOOPS[args.kind].config(**overrides)  # checked before any data or model loads
     except ValueError as e:  # a bad setting: one line naming it and its range, as argparse does, not a traceback
         print(f"error: {e}", file=sys.stderr)
         return 2
-    if args.kind in ("dcgan", "gan"):
-        from .training.dcgan import train_dcgan
-        from .training.gan import train_gan
-        result = (train_gan if args.kind == "gan" else train_dcgan)(**overrides)
-        print(f"sample grids: {result.grids[-1] if result.grids else '-'}; checkpoint: {result.run_dir}/checkpoint.pt")
-    elif args.kind == "vae":
-        from .evaluation import sample
-        from .training.vae import train_vae
-        result = train_vae(**overrides)
-        out = save_grid(sample(result.decoder, 64), Path(result.run_dir) / "samples.png")
-        print(f"samples: {out}; checkpoint: {result.run_dir}/checkpoint.pt")
-    elif args.kind == "flow_matching":
-        from .training.flow_matching import train_flow_matching
-        result = train_flow_matching(**overrides)
-        print(f"sample grids: {result.grids[-1] if result.grids else '-'}; checkpoint: {result.run_dir}/checkpoint.pt")
-    elif args.kind == "predictor":
+    run = getattr(import_module(f".training.{args.kind}", __package__), f"train_{args.kind}")  # e.g. train_vae
+    if args.kind == "predictor":
         from .checkpoints import load_pretrained
         from .evaluation import label_accuracy, sample_digits
-        from .training.predictor import train_predictor
         G, C = load_pretrained(registry.GENERATOR), load_pretrained(registry.JUDGE)
-        result = train_predictor(G, C, **overrides)
+        result = run(G, C, **overrides)
         images, labels = sample_digits(result.predictor, G, range(10), 100)
         out = save_grid(images[::10], Path(result.run_dir) / "digits.png", nrow=10)
-        print(f"label accuracy {label_accuracy(C, images, labels)['label_accuracy']:.4f}; grid: {out}; "
-              f"checkpoint: {result.run_dir}/checkpoint.pt")
+        done = f"label accuracy {label_accuracy(C, images, labels)['label_accuracy']:.4f}; grid: {out}"
     else:
-        from .data import load_mnist
-        from .evaluation import accuracy
-        from .training.classifier import train_classifier
-        result = train_classifier(**overrides)
-        x, y = load_mnist("test")
-        print(f"test accuracy {accuracy(result.classifier, x, y):.4f}; checkpoint: {result.run_dir}/checkpoint.pt")
+        result = run(**overrides)
+        if args.kind == "vae":
+            from .evaluation import sample
+            done = f"samples: {save_grid(sample(result.decoder, 64), Path(result.run_dir) / 'samples.png')}"
+        elif args.kind == "classifier":
+            from .data import load_mnist
+            from .evaluation import accuracy
+            done = f"test accuracy {accuracy(result.classifier, *load_mnist('test')):.4f}"
+        else:  # dcgan, gan, flow_matching: a grid after each epoch
+            done = f"sample grids: {result.grids[-1] if result.grids else '-'}"
+    print(f"{done}; checkpoint: {result.run_dir}/checkpoint.pt")
     return 0
 
 
@@ -199,7 +187,3 @@ def first_digits() -> int:
         result = train_dcgan(epochs=1, max_steps_per_epoch=100, run_dir=str(OUTPUTS_DIR / "quickstart"), overwrite=True)
         print(f"wrote {result.grids[-1]}")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

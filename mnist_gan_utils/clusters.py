@@ -14,6 +14,8 @@ import math
 
 import torch
 
+from .evaluation import _check_images
+
 PCA_DIM = 50          # principal components kept: ~83% of the pixel variance of MNIST
 PCA_FIT_SAMPLES = 20_000  # the components are fitted on this many digits (the rest add little)
 
@@ -29,26 +31,14 @@ class PixelClusters:
     prior: torch.Tensor
     assignments: torch.Tensor
 
-    @property
-    def k(self) -> int:
-        return self.centroids.shape[0]
-
     def assign(self, images: torch.Tensor) -> torch.Tensor:
         """The nearest cluster of each image (uint8 ``(N, 28, 28)`` or float ``(N, 1, 28, 28)`` in [0, 1])."""
-        return nearest_cluster(_pixels(images), self.mean, self.components, self.centroids)
+        return nearest_cluster(_check_images(images).flatten(1), self.mean, self.components, self.centroids)
 
     def purity(self, labels: torch.Tensor) -> float:
         """Share of digits whose label is their cluster's most common one (a check only; fitting never reads labels)."""
-        counts = torch.zeros(self.k, 10, dtype=torch.long)
-        counts.index_put_((self.assignments, labels.long()), torch.ones_like(labels, dtype=torch.long), accumulate=True)
-        return float(counts.max(1).values.sum()) / labels.numel()
-
-
-def _pixels(images: torch.Tensor) -> torch.Tensor:
-    """uint8 ``(N, 28, 28)`` or float ``(N, 1, 28, 28)`` in [0, 1] -> float ``(N, 784)`` in [0, 1]."""
-    if images.dtype == torch.uint8:
-        return images.reshape(images.shape[0], -1).float() / 255.0
-    return images.reshape(images.shape[0], -1).float()
+        counts = torch.bincount(self.assignments * 10 + labels.long(), minlength=len(self.centroids) * 10)
+        return float(counts.view(-1, 10).max(1).values.sum()) / labels.numel()
 
 
 def nearest(points: torch.Tensor, centroids: torch.Tensor, batch_size: int = 10_000) -> torch.Tensor:
@@ -63,22 +53,21 @@ def nearest_cluster(pixels: torch.Tensor, mean: torch.Tensor, components: torch.
     return nearest((pixels - mean) @ components.T, centroids)
 
 
-def fit_clusters(images: torch.Tensor, k: int = 50, pca_dim: int = PCA_DIM, iterations: int = 30,
-                 seed: int = 0) -> PixelClusters:
+def fit_clusters(images: torch.Tensor, k: int = 50, pca_dim: int = PCA_DIM, seed: int = 0) -> PixelClusters:
     """Cluster ``images`` (uint8 ``(N, 28, 28)`` or float ``(N, 1, 28, 28)`` in [0, 1]) into ``k`` groups.
 
     Deterministic for a given ``seed``; ~3 s for the 60,000 training digits on 2 CPU cores."""
     if not isinstance(k, int) or isinstance(k, bool) or not 2 <= k <= images.shape[0]:
         raise ValueError(f"k must be an integer in [2, {images.shape[0]}] (the number of images), got {k!r}")
     rng = torch.Generator().manual_seed(seed)
-    x = _pixels(images)
+    x = _check_images(images).flatten(1)
     mean = x.mean(0)
     fit_rows = torch.randperm(x.shape[0], generator=rng)[:PCA_FIT_SAMPLES]
     _, _, v = torch.linalg.svd(x[fit_rows] - mean, full_matrices=False)
     components = v[:pca_dim]                                   # (pca_dim, 784)
     p = (x - mean) @ components.T                              # (N, pca_dim)
 
-    centroids = kmeans(p, k, iterations, rng)
+    centroids = kmeans(p, k, iterations=30, rng=rng)
     assign = nearest(p, centroids)
     prior = torch.bincount(assign, minlength=k).float() / assign.numel()
     return PixelClusters(mean, components, centroids, prior, assign)
@@ -86,16 +75,15 @@ def fit_clusters(images: torch.Tensor, k: int = 50, pca_dim: int = PCA_DIM, iter
 
 def kmeans(points: torch.Tensor, k: int, iterations: int, rng: torch.Generator) -> torch.Tensor:
     """Centroids ``(k, D)`` of ``points (N, D)``: a k-means++ start, then Lloyd's iterations."""
-    p = points
     # k-means++ start: each new centroid drawn with probability proportional to its squared distance
-    centroids = p[torch.randint(p.shape[0], (1,), generator=rng)]
-    d2 = torch.cdist(p, centroids).squeeze(1) ** 2
+    centroids = points[torch.randint(points.shape[0], (1,), generator=rng)]
+    d2 = torch.cdist(points, centroids).squeeze(1) ** 2
     for _ in range(k - 1):
-        centroids = torch.cat([centroids, p[torch.multinomial(d2 / d2.sum(), 1, generator=rng)]])
-        d2 = torch.minimum(d2, torch.cdist(p, centroids[-1:]).squeeze(1) ** 2)
+        centroids = torch.cat([centroids, points[torch.multinomial(d2 / d2.sum(), 1, generator=rng)]])
+        d2 = torch.minimum(d2, torch.cdist(points, centroids[-1:]).squeeze(1) ** 2)
     for _ in range(iterations):  # Lloyd: assign, then move each centroid to its members' mean
-        assign = nearest(p, centroids)
-        sums = torch.zeros_like(centroids).index_add_(0, assign, p)
+        assign = nearest(points, centroids)
+        sums = torch.zeros_like(centroids).index_add_(0, assign, points)
         counts = torch.bincount(assign, minlength=k)
         keep = counts > 0  # an empty cluster keeps its centroid
         centroids[keep] = sums[keep] / counts[keep, None]

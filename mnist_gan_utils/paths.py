@@ -17,8 +17,7 @@ def _is_kit(folder: Path) -> bool:
 
 def _find_root() -> tuple[Path, bool]:
     """The kit's root, and whether it holds the pretrained models."""
-    home = os.environ.get("MNIST_GAN_KIT_HOME")
-    if home:
+    if home := os.environ.get("MNIST_GAN_KIT_HOME"):
         root = Path(home).expanduser().resolve()
         return root, _is_kit(root)
     cwd = Path.cwd()

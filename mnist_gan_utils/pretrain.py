@@ -162,10 +162,7 @@ def pretrain(names=None, models_dir=MODELS_DIR, seed: int = 0, device=None, resu
                       time.time() - t0 + earlier - seconds)
     record = {"models": list(names), "seconds": round(time.time() - t_all, 1), "machine": _machine(device),
               "command": command, "quick": quick, "date": time.strftime("%Y-%m-%d")}
-    rebuilds = manifest.setdefault("rebuilds", [])
-    if "last_rebuild" in manifest:  # the older single-record form
-        rebuilds.append(manifest.pop("last_rebuild"))
-    rebuilds.append(record)  # every invocation, newest last
+    manifest.setdefault("rebuilds", []).append(record)  # every invocation, newest last
     manifest["rebuild_seconds_estimate"] = rebuild_estimate(manifest)
     write_manifest(manifest, manifest_path)
     return manifest

@@ -1,9 +1,4 @@
-"""Drawing digits from the kit's generative models: noise in, images in [0, 1] out.
-
-``sample(model, n, seed=...)`` works for every generator (``model.eval()`` first, so BatchNorm uses its
-running statistics); ``sample_digits`` asks for chosen digits, from a conditional generator or through
-the latent code predictor; ``to_unit`` maps a generator's [-1, 1] output to the pixel scale.
-"""
+"""Drawing digits from the kit's generative models: noise in, images in [0, 1] out."""
 from __future__ import annotations
 
 import torch
@@ -14,9 +9,7 @@ from .models import NUM_CLASSES, Decoder
 
 def to_unit(images: torch.Tensor, model: nn.Module | None = None) -> torch.Tensor:
     """Map a model's output to [0, 1]: Tanh outputs (Generator) from [-1, 1]; Decoder outputs as they are."""
-    if isinstance(model, Decoder):
-        return images
-    return (images + 1) / 2
+    return images if isinstance(model, Decoder) else (images + 1) / 2
 
 
 def latent_size(model: nn.Module) -> int:
@@ -46,11 +39,9 @@ def sample(model: nn.Module, n: int, seed: int = 0, device=None, batch_size: int
     conditional = getattr(model, "conditional", False)
     if conditional and labels is None:
         labels = balanced_labels(z.shape[0])
-    out = []
-    for i in range(0, z.shape[0], batch_size):
-        args = (z[i:i + batch_size].to(device),) + ((labels[i:i + batch_size].to(device),) if conditional else ())
-        out.append(to_unit(model(*args), model).cpu())
-    return torch.cat(out)
+    inputs = (z, labels) if conditional else (z,)
+    return torch.cat([to_unit(model(*(x[i:i + batch_size].to(device) for x in inputs)), model).cpu()
+                      for i in range(0, z.shape[0], batch_size)])
 
 
 @torch.no_grad()

@@ -127,7 +127,7 @@ CLUSTERS, BETAS = "0 or an integer in [2, 1000] (self-conditioned)", "a pair (be
     ("noise_dim", 0, "an integer in [1, 4096]"), ("g_channels", 0, "an integer in [1, 4096]"),
     ("d_channels", 4097, "an integer in [1, 4096]"), ("rotation", -5, "a number in [0.0, 180.0]"),
     ("ema_decay", 1.0, UNIT),
-    ("bn_recalibration", -1, "an integer in [0, 100000] (batches; 0 keeps G's statistics)"),
+    ("bn_recalibration", -1, "an integer in [0, 100000]"), ("conditional", "yes", "True or False"),
     ("grid_size", 0, "an integer in [1, 1024]"), ("embed_dim", 2000, "an integer in [1, 1024]"),
     ("mismatch", 11.0, "a number in [0.0, 10.0]"), ("n_critic", 0, "an integer in [1, 100]"),
     ("loss", "hinge", "'bce' or 'wgan-gp'"),

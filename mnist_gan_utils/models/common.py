@@ -19,15 +19,14 @@ def memory_format(device) -> torch.memory_format:
     return torch.channels_last if torch.device(device).type == "cpu" else torch.contiguous_format
 
 
+# Each raises ValueError("<name> must be <its range>, got <repr>"), for a value of the wrong type too (a float
+# where an integer is due, a string, None, a bool): README.
 def check_int(name, value, low=1, high=None):
-    """A ValueError naming the setting, its allowed range and the value given, for anything else (a float,
-    a string, None or a bool included)."""
     if not isinstance(value, int) or isinstance(value, bool) or value < low or (high is not None and value > high):
         allowed = f"in [{low}, {high}]" if high is not None else f">= {low}"
         raise ValueError(f"{name} must be an integer {allowed}, got {value!r}")
 
 
-# Each raises ValueError("<name> must be <its range>, got <repr>"), for a value of the wrong type too (README).
 def _finite_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and \
         (isinstance(value, int) or math.isfinite(value))  # an int is finite, and may be too large for a float
@@ -49,20 +48,19 @@ def check_betas(value) -> None:
         raise ValueError(f"betas must be a pair (beta1, beta2), each in [0, 1), got {value!r}")
 
 
-def check_input(name: str, x, trailing: tuple, what: str, module: nn.Module | None = None):
+def check_input(name: str, x, trailing: tuple, what: str, module: nn.Module):
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{name}: expected a torch.Tensor of shape {what}, got {type(x).__name__}")
-    if module is not None:
-        p = next(module.parameters(), None)
-        if p is not None and p.device != x.device:
-            raise ValueError(f"{name}: expected a tensor on {p.device} (where the model is), got one on {x.device}; "
-                             f"move it with .to({str(p.device)!r})")
+    p = next(module.parameters(), None)
+    if p is not None and p.device != x.device:
+        raise ValueError(f"{name}: expected a tensor on {p.device} (where the model is), got one on {x.device}; "
+                         f"move it with .to({str(p.device)!r})")
     if not x.is_floating_point():
         raise TypeError(f"{name}: expected a floating-point tensor, got {x.dtype}; convert with .float()")
-    if module is not None and p is not None and x.dtype == torch.float64 != p.dtype:  # numpy's default dtype
+    if p is not None and x.dtype == torch.float64 != p.dtype:  # numpy's default dtype
         raise TypeError(f"{name}: expected a {p.dtype} tensor (the model's weights), got {x.dtype}; convert with "
                         f".float()")
-    if x.ndim != len(trailing) + 1 or tuple(x.shape[1:]) != trailing:
+    if tuple(x.shape[1:]) != trailing:
         raise ValueError(f"{name}: expected shape {what}, got {tuple(x.shape)}")
 
 
@@ -86,14 +84,8 @@ def _slices(u: torch.Tensor, cdf: torch.Tensor) -> tuple[torch.Tensor, torch.Ten
 
 class CountedWeights:
     """``load_state_dict`` that names a file of another number of clusters (or prior components, or another
-    width), and the fix, instead of listing mismatched keys."""
-
-    _count_key, _count_arg = "embed.weight", "clusters"
-
-    def _weights_args(self, state_dict: dict) -> dict:
-        """The constructor arguments that ``state_dict``'s shapes reveal."""
-        counted = state_dict.get(self._count_key)
-        return {self._count_arg: 0 if counted is None else int(counted.shape[0])}
+    width), and the fix, instead of listing mismatched keys. A subclass's ``_weights_args(state_dict)`` gives
+    the constructor arguments that the weights' shapes reveal."""
 
     def load_state_dict(self, state_dict, *args, **kwargs):
         if isinstance(state_dict, dict) and kwargs.get("strict", args[0] if args else True):
@@ -110,9 +102,7 @@ class CountedWeights:
 
 
 def flat_noise(z):
-    if isinstance(z, torch.Tensor) and z.ndim == 4 and tuple(z.shape[2:]) == (1, 1):
-        return z.flatten(1)
-    return z
+    return z.flatten(1) if isinstance(z, torch.Tensor) and z.ndim == 4 and tuple(z.shape[2:]) == (1, 1) else z
 
 
 def check_labels(name: str, labels, n: int | None = None, num: int = NUM_CLASSES) -> None:

@@ -120,7 +120,9 @@ def solve(net: VelocityUNet, x0: torch.Tensor, labels: torch.Tensor, steps: int 
     if solver not in SOLVERS:
         raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
     step = euler_step if solver == "euler" else midpoint_step
-    velocity = lambda x, t: guided_velocity(net, x, torch.full((x.shape[0],), t, device=x.device), labels, guidance)  # noqa: E731
+
+    def velocity(x, t):
+        return guided_velocity(net, x, torch.full((x.shape[0],), t, device=x.device), labels, guidance)
     x, states = x0, [x0]
     for i in range(steps):
         x = step(velocity, x, i / steps, 1 / steps)
@@ -150,5 +152,4 @@ class FlowMatchingGenerator(nn.Module):
         layout = memory_format(z.device)  # channels-last on a CPU: faster drawing (docs/benchmarks.md), same numbers
         self.net.to(memory_format=layout)
         x0 = z.reshape(-1, *IMAGE_SHAPE).contiguous(memory_format=layout)
-        x = solve(self.net, x0, labels, self.steps, self.solver, self.guidance)
-        return x.clamp(-1, 1).contiguous()
+        return solve(self.net, x0, labels, self.steps, self.solver, self.guidance).clamp(-1, 1).contiguous()

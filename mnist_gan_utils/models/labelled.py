@@ -44,23 +44,15 @@ class CentroidEmbedding(nn.Module):
 
 
 def check_cluster_embedding(kind: str) -> None:
-    """Refuse a ``cluster_embedding`` other than those of :data:`CLUSTER_EMBEDDINGS`."""
     if kind not in CLUSTER_EMBEDDINGS:
         raise ValueError(f"cluster_embedding must be one of {CLUSTER_EMBEDDINGS}, got {kind!r}")
 
 
-def _cluster_embedding(kind: str, clusters: int, out_dim: int) -> nn.Module:
-    check_cluster_embedding(kind)
-    return CentroidEmbedding(clusters, out_dim) if kind == "centroid" else nn.Embedding(clusters, out_dim)
-
-
-def _embedding_args(state_dict: dict, prefix: str = "embed.") -> dict:
+def _embedding_args(state_dict: dict) -> dict:
     """``clusters`` and ``cluster_embedding`` from a self-conditioned network's weights."""
-    points, table = state_dict.get(prefix + "points"), state_dict.get(prefix + "weight")
-    if points is not None:
-        return {"clusters": int(points.shape[0]), "cluster_embedding": "centroid"}
-    if table is not None:
-        return {"clusters": int(table.shape[0]), "cluster_embedding": "table"}
+    for key, kind in (("embed.points", "centroid"), ("embed.weight", "table")):
+        if key in state_dict:
+            return {"clusters": int(state_dict[key].shape[0]), "cluster_embedding": kind}
     return {"clusters": 0}
 
 
@@ -80,16 +72,23 @@ def _generator_net(in_dim: int, c: int, deep: bool) -> nn.Sequential:
     )
 
 
-def _discriminator_features(in_channels: int, c: int, norm: str, deep: bool):
-    """The DCGAN discriminator body: ``(N, in_channels, 28, 28)`` -> ``(N, top * 49)`` features."""
+def _add_label_parts(module: nn.Module, num: int, channels: int, norm: str, deep: bool,
+                     embedding: str = "table", pca_dim: int = 50) -> None:
+    """A D that knows each image's label (a digit, or a cluster): the label's 28x28 map joined to the
+    image as a second channel of a DCGAN discriminator body, and its *projection* on the body's last features
+    (Miyato & Koyama, 2018). ``embedding='centroid'`` computes both from the cluster's centroid
+    (:class:`CentroidEmbedding`)."""
     if norm not in ("batch", "spectral", "none"):
         raise ValueError(f"norm must be 'batch', 'spectral' or 'none', got {norm!r}")
-    sn = nn.utils.parametrizations.spectral_norm if norm == "spectral" else (lambda m: m)
-    bn = (lambda ch: nn.BatchNorm2d(ch)) if norm == "batch" else (lambda ch: nn.Identity())
-    top = 4 * c if deep else 2 * c
-    features = nn.Sequential(
-        # (N, in_channels, 28, 28) -> (N, c, 14, 14)
-        sn(nn.Conv2d(in_channels, c, 4, 2, 1)), nn.LeakyReLU(0.2, True),
+    spectral, centroid = norm == "spectral", embedding == "centroid"
+    sn = nn.utils.parametrizations.spectral_norm if spectral else (lambda m: m)
+    bn = nn.BatchNorm2d if norm == "batch" else (lambda ch: nn.Identity())
+    c, top = channels, (4 if deep else 2) * channels
+    module.embed = (CentroidEmbedding(num, 28 * 28, pca_dim, spectral) if centroid    # (N,) -> (N, 784) label map
+                    else nn.Embedding(num, 28 * 28))
+    module.features = nn.Sequential(
+        # (N, 2, 28, 28): the image and its label's map -> (N, c, 14, 14)
+        sn(nn.Conv2d(2, c, 4, 2, 1)), nn.LeakyReLU(0.2, True),
         # (N, c, 14, 14) -> (N, 2c, 7, 7)
         sn(nn.Conv2d(c, 2 * c, 4, 2, 1, bias=norm != "batch")), bn(2 * c), nn.LeakyReLU(0.2, True),
         # deep: (N, 2c, 7, 7) -> (N, 4c, 7, 7)
@@ -97,24 +96,11 @@ def _discriminator_features(in_channels: int, c: int, norm: str, deep: bool):
           if deep else []),
         nn.Flatten(),  # (N, top * 49)
     )
-    return features, sn(nn.Linear(top * 49, 1))  # head: (N, 1) logit
-
-
-def _add_label_parts(module: nn.Module, num: int, channels: int, norm: str, deep: bool,
-                     embedding: str = "table", pca_dim: int = 50) -> None:
-    """A D that knows each image's label (a digit, or a cluster): the label's 28x28 map joined to the
-    image as a second channel, and its *projection* on D's last features (Miyato & Koyama, 2018).
-    ``embedding='centroid'`` computes both from the cluster's centroid (:class:`CentroidEmbedding`)."""
-    spectral = norm == "spectral"
-    centroid = embedding == "centroid"
-    module.embed = (CentroidEmbedding(num, 28 * 28, pca_dim, spectral) if centroid    # (N,) -> (N, 784) label map
-                    else nn.Embedding(num, 28 * 28))
-    module.features, module.head = _discriminator_features(2, channels, norm, deep)
+    module.head = sn(nn.Linear(top * 49, 1))                                  # (N, 1) logit
     if centroid:                                                              # (N,) -> (N, top * 49)
-        module.project = CentroidEmbedding(num, module.head.in_features, pca_dim, spectral)
+        module.project = CentroidEmbedding(num, top * 49, pca_dim, spectral)
         return
-    sn = nn.utils.parametrizations.spectral_norm if spectral else (lambda m: m)
-    module.project = sn(nn.Embedding(num, module.head.in_features))           # (N,) -> (N, top * 49)
+    module.project = sn(nn.Embedding(num, top * 49))                          # (N,) -> (N, top * 49)
     nn.init.normal_(module.project.weight if not spectral else module.project.parametrizations.weight.original,
                     std=0.02)
 

@@ -8,8 +8,8 @@ from torch import nn
 
 from .common import (IMAGE_SHAPE, MAX_CLUSTERS, CountedWeights, _slices, _uniform, check_input, check_int,
                      check_labels, flat_noise)
-from .labelled import (CentroidEmbedding, _add_label_parts, _cluster_embedding, _embedding_args, _generator_net,
-                       _labelled_logits, check_cluster_embedding)
+from .labelled import (CentroidEmbedding, _add_label_parts, _embedding_args, _generator_net, _labelled_logits,
+                       check_cluster_embedding)
 
 
 class SelfConditionedGenerator(CountedWeights, nn.Module):
@@ -36,7 +36,8 @@ class SelfConditionedGenerator(CountedWeights, nn.Module):
         check_cluster_embedding(cluster_embedding)
         self.noise_dim, self.channels, self.deep = noise_dim, channels, deep
         self.clusters, self.embed_dim, self.cluster_embedding = clusters, embed_dim, cluster_embedding
-        self.embed = _cluster_embedding(cluster_embedding, clusters, embed_dim)  # (N,) -> (N, embed_dim)
+        self.embed = (CentroidEmbedding(clusters, embed_dim) if cluster_embedding == "centroid"
+                      else nn.Embedding(clusters, embed_dim))                  # (N,) -> (N, embed_dim)
         # cumulative share of each cluster in the training set (set by training; uniform until then)
         self.register_buffer("cluster_cdf", torch.arange(1, clusters + 1, dtype=torch.float) / clusters)
         self.net = _generator_net(noise_dim - 1 + embed_dim, channels, deep)
@@ -51,7 +52,7 @@ class SelfConditionedGenerator(CountedWeights, nn.Module):
         for ``cluster_embedding='centroid'``, the clusters' k-means centroids ``(clusters, pca_dim)``."""
         with torch.no_grad():
             self.cluster_cdf.copy_(prior.to(self.cluster_cdf).cumsum(0) / prior.sum())
-        if centroids is not None and isinstance(getattr(self, "embed", None), CentroidEmbedding):
+        if centroids is not None and isinstance(self.embed, CentroidEmbedding):
             self.embed.set_points(centroids)
 
     def code(self, z: torch.Tensor) -> torch.Tensor:
@@ -59,16 +60,12 @@ class SelfConditionedGenerator(CountedWeights, nn.Module):
         that each cluster comes up as often as in the training set."""
         z = flat_noise(z)
         check_input("SelfConditionedGenerator input z", z, (self.noise_dim,), f"(N, {self.noise_dim})", self)
-        return self._code(z)
-
-    def _code(self, z: torch.Tensor) -> torch.Tensor:
         return _slices(_uniform(z[:, 0]), self.cluster_cdf)[0]
 
     def forward(self, z: torch.Tensor, codes: torch.Tensor | None = None) -> torch.Tensor:
         z = flat_noise(z)
         check_input("SelfConditionedGenerator input z", z, (self.noise_dim,), f"(N, {self.noise_dim})", self)
-        if codes is None:
-            codes = self._code(z)
+        codes = self.code(z) if codes is None else codes
         check_labels("SelfConditionedGenerator codes", codes, z.shape[0], self.clusters)
         # (N, noise_dim - 1 + embed_dim, 1, 1): the style numbers and the cluster's embedding
         return self.net(torch.cat([z[:, 1:], self.embed(codes.long())], 1)[:, :, None, None])
@@ -85,6 +82,7 @@ class SelfConditionedDiscriminator(CountedWeights, nn.Module):
     """
 
     conditional = False
+    _weights_args = staticmethod(_embedding_args)
 
     def __init__(self, channels: int = 32, norm: str = "spectral", deep: bool = True, clusters: int = 300,
                  pca_dim: int = 50, cluster_embedding: str = "centroid"):
@@ -94,7 +92,7 @@ class SelfConditionedDiscriminator(CountedWeights, nn.Module):
         check_int("pca_dim", pca_dim, high=28 * 28)
         check_cluster_embedding(cluster_embedding)
         self.channels, self.norm, self.deep, self.clusters, self.pca_dim = channels, norm, deep, clusters, pca_dim
-        self.cluster_embedding = cluster_embedding
+        self.cluster_embedding, self.num_labels = cluster_embedding, clusters
         _add_label_parts(self, clusters, channels, norm, deep, cluster_embedding, pca_dim)
         self.register_buffer("pca_mean", torch.zeros(28 * 28))
         self.register_buffer("pca_components", torch.zeros(pca_dim, 28 * 28))
@@ -110,9 +108,6 @@ class SelfConditionedDiscriminator(CountedWeights, nn.Module):
             if isinstance(part, CentroidEmbedding):
                 part.set_points(fitted.centroids)
 
-    def _weights_args(self, state_dict: dict) -> dict:
-        return _embedding_args(state_dict)
-
     @torch.no_grad()
     def assign(self, x: torch.Tensor) -> torch.Tensor:
         """The nearest cluster of each image ``(N, 1, 28, 28)`` in [-1, 1] -> ``(N,)``."""
@@ -124,7 +119,3 @@ class SelfConditionedDiscriminator(CountedWeights, nn.Module):
         codes = self.assign(x) if codes is None else codes
         check_labels("SelfConditionedDiscriminator codes", codes, x.shape[0], self.clusters)
         return _labelled_logits(self, x, codes.long())
-
-    @property
-    def num_labels(self) -> int:
-        return self.clusters

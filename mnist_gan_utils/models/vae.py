@@ -18,8 +18,6 @@ class Decoder(CountedWeights, nn.Module):
     decodes to blends. ``decoder(z)`` is still a plain function of Gaussian noise.
     """
 
-    _count_key, _count_arg = "prior_means", "components"
-
     def __init__(self, latent_dim: int = 8, hidden: int = 1024, components: int = 0):
         super().__init__()
         check_int("latent_dim", latent_dim)
@@ -38,12 +36,17 @@ class Decoder(CountedWeights, nn.Module):
             nn.Linear(hidden, 28 * 28),                                 # (N, 784) logits
         )
 
+    def _weights_args(self, state_dict: dict) -> dict:
+        means = state_dict.get("prior_means")
+        return {"components": 0 if means is None else int(means.shape[0])}
+
     def set_prior(self, weights: torch.Tensor, means: torch.Tensor, covariances: torch.Tensor) -> None:
-        """The mixture prior: ``weights (K,)``, ``means (K, latent_dim)``, ``covariances (K, latent_dim, latent_dim)``."""
+        """The mixture of K Gaussians: ``weights (K,)``, ``means (K, d)``, ``covariances (K, d, d)``, d = latent_dim."""
         k, d = self.components, self.latent_dim
-        if not k or tuple(weights.shape) != (k,) or tuple(means.shape) != (k, d) or tuple(covariances.shape) != (k, d, d):
+        shapes = tuple(weights.shape), tuple(means.shape), tuple(covariances.shape)
+        if not k or shapes != ((k,), (k, d), (k, d, d)):
             raise ValueError(f"this Decoder takes a mixture of {k} Gaussians in {d} dimensions, got weights "
-                             f"{tuple(weights.shape)}, means {tuple(means.shape)}, covariances {tuple(covariances.shape)}")
+                             f"{shapes[0]}, means {shapes[1]}, covariances {shapes[2]}")
         with torch.no_grad():
             w = weights.to(self.prior_cdf).clamp_min(0)
             self.prior_cdf.copy_(w.cumsum(0) / w.sum())
@@ -92,8 +95,7 @@ class Encoder(nn.Module):
         )
 
     def forward(self, x):
-        mu, logvar = self.net(x).chunk(2, dim=1)
-        return mu, logvar
+        return self.net(x).chunk(2, dim=1)  # (mu, logvar)
 
 
 class VAE(nn.Module):

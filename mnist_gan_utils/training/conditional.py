@@ -3,10 +3,29 @@ GAN's (whose labels are k-means clusters): G draws the digit of a label, D judge
 With ``labels=None`` it is the DCGAN's own step, D's weights frozen while G learns (one backward less)."""
 from __future__ import annotations
 
+import dataclasses
+
 import torch
 import torch.nn.functional as F
 
+from ..models.common import check_int, check_range
 from . import distributed
+
+
+@dataclasses.dataclass
+class ConditionalConfig:
+    """The conditional GAN's settings (a part of :class:`~.gan.GANConfig`); ``embed_dim`` and ``mismatch``
+    also serve self-conditioning, whose labels are clusters."""
+
+    conditional: bool = False      # cGAN: the digit label is embedded and joined to G's noise and to D's image
+    embed_dim: int = 16            # size of G's label (or cluster) embedding
+    mismatch: float = 0.5          # bce, when D sees labels: weight of "real digit, wrong label = fake" in D's loss
+
+    def validate(self) -> None:
+        if not isinstance(self.conditional, bool):
+            raise ValueError(f"conditional must be True or False, got {self.conditional!r}")
+        check_int("embed_dim", self.embed_dim, 1, 1024)
+        check_range("mismatch", self.mismatch, 0.0, 10.0)
 
 
 def _cond(labels):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
 import torch
 import torch.nn.functional as F
@@ -20,7 +20,7 @@ from ..models import Discriminator, Generator
 from . import distributed
 from ..models.common import check_int, check_betas
 from .engine import BaseConfig, Run, prepare
-from .loop import fit
+from .loop import Callback, fit
 from .monitors import Grid
 
 
@@ -92,11 +92,12 @@ def fixed_noise(config) -> torch.Tensor:
 
 def train_dcgan(config: DCGANConfig | None = None, data=None,
                 on_epoch_end: Callable[[int, torch.Tensor, dict, torch.nn.Module], None] | None = None,
-                **overrides) -> GANResult:
+                callbacks: Iterable[Callback] = (), **overrides) -> GANResult:
     """Train the DCGAN on MNIST: ``train_dcgan(DCGANConfig(epochs=5))`` or ``train_dcgan(epochs=5)``.
 
     ``data``: optional ``(images uint8 (N, 28, 28), labels)`` (default: the MNIST training set).
-    ``on_epoch_end(epoch, grid, history, G)`` runs after each epoch (notebooks show the grid live).
+    ``on_epoch_end(epoch, grid, history, G)`` runs after each epoch (notebooks show the grid live);
+    ``callbacks``: more :class:`~.loop.Callback` s for the loop (a benchmark's measurements).
     The run folder (``run_dir``; by default one per setting, see :func:`~.engine.run_folder`) holds
     ``checkpoint.pt`` and the grids ``epoch_XXX.png``."""
     config, device, images, labels = prepare(DCGANConfig, config, overrides, data)
@@ -118,7 +119,7 @@ def train_dcgan(config: DCGANConfig | None = None, data=None,
         return dcgan_step(G_train, D_train, opt_G, opt_D, real, z)
 
     grid = Grid(run, start, lambda: G, fixed_noise(config).to(device), show=on_epoch_end)
-    fit(run, start, batches.epoch, steps, step, (G, D), [grid], step_history=True)
+    fit(run, start, batches.epoch, steps, step, (G, D), [grid, *callbacks], step_history=True)
     return GANResult(G.eval(), D.eval(), run.history, run.dir, grid.paths)
 
 

@@ -11,26 +11,31 @@ What each is worth is measured in ``docs/experiments/``.
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable
+from typing import Callable, Iterable
 
 import torch
 
 from ..data import MNISTBatches
 from ..models import (ConditionalDiscriminator, ConditionalGenerator, Critic, Discriminator, Generator,
-                      SelfConditionedDiscriminator, SelfConditionedGenerator, check_cluster_embedding)
+                      SelfConditionedDiscriminator, SelfConditionedGenerator)
 from ..models.common import check_int, check_range
 from . import conditional, distributed, wgan_gp
-from .averaging import Averaging
+from .averaging import Averaging, AveragingConfig
+from .conditional import ConditionalConfig
 from .dcgan import GANResult, check_networks, fixed_noise
 from .engine import BaseConfig, Run, prepare
-from .loop import fit
+from .loop import Callback, fit
 from .monitors import ClassCollapse, Grid, judge_if_any
-from .self_conditioning import ClusterProbe, self_condition
+from .self_conditioning import ClusterProbe, SelfConditioningConfig, self_condition
+from .wgan_gp import WGANGPConfig
 
 
 @dataclasses.dataclass
-class GANConfig(BaseConfig):
-    """Hyperparameters of the add-on loop; every field is validated when the config is made."""
+class GANConfig(WGANGPConfig, SelfConditioningConfig, ConditionalConfig, AveragingConfig, BaseConfig):
+    """The DCGAN's settings with each add-on's own (:class:`~.averaging.AveragingConfig`,
+    :class:`~.conditional.ConditionalConfig`, :class:`~.self_conditioning.SelfConditioningConfig`,
+    :class:`~.wgan_gp.WGANGPConfig`), one flat config as the manifest records it; every field is validated
+    when the config is made, each add-on's by the add-on."""
 
     epochs: int = 3
     batch_size: int = 64
@@ -41,41 +46,18 @@ class GANConfig(BaseConfig):
     g_channels: int = 32
     d_channels: int = 32
     rotation: float = 0.0          # degrees of random rotation per image, done on the whole batch
-    ema_decay: float = 0.999       # G's weight average (0: none); the result is the average
-    bn_recalibration: int = 200    # batches of fresh noise that recompute the average's BatchNorm statistics (0: G's)
     grid_size: int = 64            # fixed-noise samples drawn each epoch
-    loss: str = "bce"              # 'bce' or 'wgan-gp' (Wasserstein critic with gradient penalty)
-    n_critic: int = 5              # wgan-gp: critic updates (each on a fresh batch) per generator update
-    clusters: int = 300            # self-conditioning: k-means groups of the training digits shown to G and D (0: none)
-    conditional: bool = False      # cGAN: the digit label is embedded and joined to G's noise and to D's image
-    embed_dim: int = 16            # clusters or conditional: size of G's label embedding
-    cluster_embedding: str = "centroid"  # clusters: 'centroid' (a small network of each cluster's centroid,
-                                   # shared by look-alike clusters) or 'table' (a learned vector per cluster)
-    mismatch: float = 0.5          # bce, when D sees labels (clusters or conditional): weight of "real digit,
-                                   # wrong label = fake" in D's loss
 
     def validate(self) -> None:
-        super().validate()
+        BaseConfig.validate(self)
         check_networks(self)
         check_range("rotation", self.rotation, 0.0, 180.0)
-        check_range("ema_decay", self.ema_decay, 0.0, 1.0, high_open=True)
-        if not isinstance(self.bn_recalibration, int) or isinstance(self.bn_recalibration, bool) \
-                or not 0 <= self.bn_recalibration <= 100_000:
-            raise ValueError(f"bn_recalibration must be an integer in [0, 100000] (batches; 0 keeps G's statistics), "
-                             f"got {self.bn_recalibration!r}")
         check_int("grid_size", self.grid_size, 1, 1024)
-        check_int("embed_dim", self.embed_dim, 1, 1024)
-        check_range("mismatch", self.mismatch, 0.0, 10.0)
-        check_cluster_embedding(self.cluster_embedding)
-        if not isinstance(self.clusters, int) or isinstance(self.clusters, bool) or self.clusters == 1 \
-                or not 0 <= self.clusters <= 1000:
-            raise ValueError(f"clusters must be 0 or an integer in [2, 1000] (self-conditioned), got {self.clusters!r}")
-        if self.loss not in ("bce", "wgan-gp"):
-            raise ValueError(f"loss must be 'bce' or 'wgan-gp', got {self.loss!r}")
+        for addon in (AveragingConfig, ConditionalConfig, SelfConditioningConfig, WGANGPConfig):
+            addon.validate(self)
         if self.clusters and self.conditional:
             raise ValueError("clusters > 0 and conditional=True both give D a label: pick one (clusters=0 for "
                              "the conditional GAN)")
-        check_int("n_critic", self.n_critic, 1, 100)
 
 
 def fixed_labels(config: GANConfig) -> torch.Tensor:
@@ -102,11 +84,11 @@ def build_networks(config: GANConfig):
 
 def train_gan(config: GANConfig | None = None, data=None,
               on_epoch_end: Callable[[int, torch.Tensor, dict, torch.nn.Module], None] | None = None,
-              **overrides) -> GANResult:
+              callbacks: Iterable[Callback] = (), **overrides) -> GANResult:
     """Train the DCGAN with its add-ons on MNIST (by default self-conditioned); returns the averaged G.
 
-    ``train_gan(GANConfig(conditional=True, clusters=0))`` or ``train_gan(clusters=0, epochs=5)``; ``data``
-    and ``on_epoch_end`` as for :func:`~.dcgan.train_dcgan`."""
+    ``train_gan(GANConfig(conditional=True, clusters=0))`` or ``train_gan(clusters=0, epochs=5)``; ``data``,
+    ``on_epoch_end`` and ``callbacks`` as for :func:`~.dcgan.train_dcgan`."""
     config, device, images, labels = prepare(GANConfig, config, overrides, data)
     G, D = (m.to(device) for m in build_networks(config))
     if config.clusters:  # self-conditioning: D's "label" for a real digit is its k-means cluster
@@ -150,7 +132,7 @@ def train_gan(config: GANConfig | None = None, data=None,
     z_fixed = fixed_noise(config).to(device)
     grid = Grid(run, start, average.sampler, z_fixed, fixed_labels(config).to(device) if config.conditional else None,
                 nrow=10 if config.conditional else 8, show=on_epoch_end)
-    callbacks = [average, grid]
+    callbacks = [average, grid, *callbacks]
     judge = judge_if_any(device) if run.main else None
     if config.clusters and run.main:  # a collapse inside each cluster, which the grid hides
         probe = ClusterProbe(images, labels, config.noise_dim, config.seed, sampler=average.sampler)

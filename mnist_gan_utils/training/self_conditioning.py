@@ -3,13 +3,30 @@ without labels, and G and D are told each digit's group, as a conditional GAN is
 (:mod:`mnist_gan_utils.models.self_conditioned`; the step is :func:`.conditional.gan_step`)."""
 from __future__ import annotations
 
+import dataclasses
 import warnings
 
 import torch
 
-from ..models import SelfConditionedDiscriminator, SelfConditionedGenerator
+from ..models import SelfConditionedDiscriminator, SelfConditionedGenerator, check_cluster_embedding
 from . import distributed
 from .loop import Callback
+
+
+@dataclasses.dataclass
+class SelfConditioningConfig:
+    """Self-conditioning's settings (a part of :class:`~.gan.GANConfig`; its embedding size and mismatch
+    weight are the conditional GAN's, :class:`~.conditional.ConditionalConfig`)."""
+
+    clusters: int = 300            # k-means groups of the training digits shown to G and D (0: none)
+    cluster_embedding: str = "centroid"  # 'centroid' (a small network of each cluster's centroid, shared by
+                                   # look-alike clusters) or 'table' (a learned vector per cluster)
+
+    def validate(self) -> None:
+        if not isinstance(self.clusters, int) or isinstance(self.clusters, bool) or self.clusters == 1 \
+                or not 0 <= self.clusters <= 1000:
+            raise ValueError(f"clusters must be 0 or an integer in [2, 1000] (self-conditioned), got {self.clusters!r}")
+        check_cluster_embedding(self.cluster_embedding)
 
 
 def self_condition(G: SelfConditionedGenerator, D: SelfConditionedDiscriminator, images: torch.Tensor,

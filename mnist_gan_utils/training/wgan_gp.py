@@ -3,16 +3,28 @@ discriminator that classifies them, kept 1-Lipschitz by a gradient penalty, and 
 per generator update. The networks are the DCGAN's G and :class:`~mnist_gan_utils.models.Critic`."""
 from __future__ import annotations
 
+import dataclasses
+
 import torch
 
+from ..models.common import check_int
 from . import distributed
+from .conditional import _cond
 
 GP_WEIGHT = 10.0  # the paper's weight of the penalty
 
 
-def _cond(labels):
-    """Extra arguments of a conditional network: the labels, or nothing for an unconditional one."""
-    return () if labels is None else (labels,)
+@dataclasses.dataclass
+class WGANGPConfig:
+    """WGAN-GP's settings (a part of :class:`~.gan.GANConfig`)."""
+
+    loss: str = "bce"              # 'bce' (the DCGAN's) or 'wgan-gp' (this critic with its gradient penalty)
+    n_critic: int = 5              # wgan-gp: critic updates (each on a fresh batch) per generator update
+
+    def validate(self) -> None:
+        if self.loss not in ("bce", "wgan-gp"):
+            raise ValueError(f"loss must be 'bce' or 'wgan-gp', got {self.loss!r}")
+        check_int("n_critic", self.n_critic, 1, 100)
 
 
 def gradient_penalty(D, real: torch.Tensor, fake: torch.Tensor, eps: torch.Tensor,
