@@ -10,12 +10,12 @@ recognised rate at p >= 0.9, the rarest digit's share and the Fréchet distance 
 features over its real-data floor; the classifier only *measures*):
 
 * **kit**: the DCGAN of notebook 02 and ``models/generator.pth``: ``train_dcgan`` with ``pretrain``'s recipe
-  ([-1, 1] data, batches of 64, Adam(2e-4, betas (0.5, 0.999)), the same seeds), measured every half epoch by
-  a callback of its loop;
+  ([-1, 1] data, batches of 128, Adam(2e-4, betas (0.5, 0.999)), the same seeds), measured every half epoch
+  by a callback of its loop;
 * **published**: the recipe of a published MNIST GAN notebook: noise 64, Adam(0.002, betas (0.5, 0.99)),
   batch 128, BCE, per-image ``RandomRotation(20)`` in a torchvision ``DataLoader``, and a Tanh generator
-  trained on [0, 1] data; the same DCGAN networks 32 channels wide, no average, no schedule. Its samples
-  are measured clamped to [0, 1], the range it was trained on; measured after every epoch.
+  trained on [0, 1] data; its networks, which are the kit's (G 64 and D 16 wide), no average, no schedule.
+  Its samples are measured clamped to [0, 1], the range it was trained on; measured after every epoch.
 
 Training seconds exclude the evaluations (they include ``train_dcgan``'s checkpoint and grid after each epoch,
 well under a second). Never run beside another job: two processes halve each other.
@@ -101,7 +101,7 @@ def run_published(epochs: int, judge, n: int, max_steps: int | None = None) -> l
     tf = transforms.Compose([transforms.RandomRotation(20), transforms.ToTensor()])  # [0, 1]: the recipe's range
     loader = torch.utils.data.DataLoader(datasets.MNIST(str(DATA_DIR), train=True, download=False, transform=tf),
                                          batch_size=128, shuffle=True, num_workers=0)
-    G, D = Generator(64, 32), Discriminator(32)
+    G, D = Generator(64, 64), Discriminator(16)
     opt_G = torch.optim.Adam(G.parameters(), lr=0.002, betas=(0.5, 0.99))
     opt_D = torch.optim.Adam(D.parameters(), lr=0.002, betas=(0.5, 0.99))
     z = torch.randn(n, 64, generator=torch.Generator().manual_seed(NOISE_SEED))

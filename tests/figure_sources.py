@@ -230,7 +230,7 @@ FIELD_WORDS = {"DCGAN": "generator", "plain GAN": "generator", "VAE": "decoder",
                "weight average": "averaged_generator", "predictor": "latent_code_predictor",
                "flow-matching": "flow_matching", "second judge": "mlp_classifier", "MLP": "mlp_classifier",
                "second classifier": "mlp_classifier", "C2": "mlp_classifier", "judge": "classifier",
-               "notebook 02's run": "generator_3_epochs", "02 run": "generator_3_epochs"}
+               "notebook 02's run": "generator_6_epochs", "02 run": "generator_6_epochs"}
 # Words so common in the prose that they name a model only when the sentence names no other.
 WEAK_WORDS = {"generator": "generator", "discriminator": "discriminator", "classifier": "classifier"}
 COLLECTIVE = re.compile(r"\b(?:rungs?|ladder)\b(?!\s+\d)")

@@ -187,9 +187,9 @@ def test_a_state_dict_that_does_not_fit_names_each_kind_of_mismatch(tmp_path):
                                    f"['net.1.weight'], unexpected keys ['extra']. The file was saved from another "
                                    f"architecture") and "(see models/manifest.json)" in str(e.value)
     wide = Generator(16, 9).state_dict()
-    with pytest.raises(CheckpointError, match=r"shape mismatches net.0.weight: file \(16, 36, 7, 7\) vs model "
-                                              r"\(16, 32, 7, 7\); net.1.weight: file \(36,\) vs model \(32,\); "
-                                              r"net.1.bias: file \(36,\) vs model \(32,\)\. The file"):
+    with pytest.raises(CheckpointError, match=r"shape mismatches net.0.weight: file \(16, 36, 3, 3\) vs model "
+                                              r"\(16, 32, 3, 3\); net.0.bias: file \(36,\) vs model \(32,\); "
+                                              r"net.1.weight: file \(36,\) vs model \(32,\)\. The file"):
         load_state_dict(G, wide)
 
 

@@ -87,7 +87,7 @@ def test_the_second_classifier_is_an_mlp_far_above_chance(mnist_test):
 # Far above what a broken file gives (noise is recognised ~0%), well below what each model reaches. An
 # untrained generator's flat grey is recognised too (~100%, all as one digit): the every-digit check catches it.
 MIN_RECOGNISED = {"generator": 0.5, "self_conditioned_generator": 0.8, "decoder": 0.5, "conditional_generator": 0.8,
-                  "wgan_gp_generator": 0.2, "generator_3_epochs": 0.4, "averaged_generator": 0.4, "flow_matching": 0.8}
+                  "wgan_gp_generator": 0.2, "generator_6_epochs": 0.4, "averaged_generator": 0.4, "flow_matching": 0.8}
 # Every digit appears: at least 0.5% of the samples.
 
 
@@ -98,7 +98,7 @@ def test_generators_draw_recognisable_varied_digits(C, name):
     assert (ev.class_histogram(probs) > 0.005).sum() == 10
 
 
-@pytest.mark.parametrize("name", ["discriminator", "self_conditioned_discriminator", "discriminator_3_epochs",
+@pytest.mark.parametrize("name", ["discriminator", "self_conditioned_discriminator", "discriminator_6_epochs",
                                   "averaged_discriminator"])
 def test_discriminator_prefers_real_digits_to_its_generators(mnist_test, name):
     """What D was trained for. (Not noise: a DCGAN's D only learned to tell real digits from its G's fakes,

@@ -79,7 +79,7 @@ MANIFEST = {"models": {
     "generator": {"training_seconds": 883.2, "parameters": 533888,
                   "metrics": {"recognised_rate": 0.6907, "frechet_ratio": 52.14,
                               "min_class_fraction": 0.0653, "max_class_fraction": 0.1413}},
-    "generator_3_epochs": {"training_seconds": 216.1, "metrics": {"recognised_rate": 0.5975}},
+    "generator_6_epochs": {"training_seconds": 216.1, "metrics": {"recognised_rate": 0.5975}},
     "decoder": {"training_seconds": 250.8, "metrics": {"recognised_rate": 0.9538, "frechet_ratio": 11.55,
                                                        "min_class_fraction": 0.0763, "max_class_fraction": 0.1149}},
     "classifier": {"training_seconds": 387.8, "metrics": {"test_accuracy": 0.9961}},
@@ -115,7 +115,7 @@ def test_it_reads_the_forms_the_prose_writes():
 
 
 def test_it_catches_a_stale_integer():
-    printed = "| model | G updates |\n|---|---|\n| generator_3_epochs | 2,811 |\n"
+    printed = "| model | G updates |\n|---|---|\n| generator_6_epochs | 2,811 |\n"
     assert _status("Every rung gets 2,811 generator updates.", printed) == ["output"]
     assert _status("Every rung gets 2,911 generator updates.", printed) == ["UNBACKED"]
     assert _status("The generator has 533,888 parameters.") == ["manifest"]

@@ -11,7 +11,7 @@ from mnist_gan_utils.registry import RECIPES, Recipe
 
 TOY = Recipe("toy_generator", "Generator", ("noise_dim", "channels"), train="dcgan", partner="toy_discriminator",
              settings=dict(noise_dim=8, g_channels=4, d_channels=4, grid_size=4), title="a toy DCGAN",
-             rung="9 · a toy rung", base="generator_3_epochs")
+             rung="9 · a toy rung", base="generator_6_epochs")
 TOY_D = Recipe("toy_discriminator", "Discriminator", ("channels",), metrics="discriminator")
 
 
