@@ -13,12 +13,16 @@ DOCS = BENCHMARKS.parent / "docs"
 README = BENCHMARKS.parent / "README.md"
 
 
-def main(name: str):
-    """``benchmarks/<name>.py``'s ``main(argv)``, loaded as a module of its own (benchmarks/ is no package)."""
+def module(name: str):
+    """``benchmarks/<name>.py``, loaded as a module of its own (benchmarks/ is no package)."""
     spec = importlib.util.spec_from_file_location(f"benchmark_{name}", BENCHMARKS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main
+    loaded = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(loaded)
+    return loaded
+
+
+def main(name: str):
+    return module(name).main
 
 
 def run_dry(name: str, out: Path, *args: str) -> None:
@@ -57,6 +61,20 @@ def test_time_to_quality(tmp_path):
     text = (tmp_path / "time_to_quality.md").read_text()
     assert "| 0.5 |" in text and "| 1.0 |" in text and "| 1 |" in text  # the kit's half epochs, the published epoch
     assert "## Targets" in text and (tmp_path / "time_to_quality.png").stat().st_size > 0
+    assert "published notebook recipe, seed 0" in text and "published notebook recipe, seed 1" in text
+
+
+def test_time_to_quality_never_counts_a_collapsed_generator_as_reaching_quality():
+    ttq = module("time_to_quality")
+    point = lambda epoch, rec, fd, rarest: dict(epoch=epoch, seconds=10.0 * epoch, recognised_rate=rec,
+                                                frechet_ratio=fd, min_class_fraction=rarest)
+    collapsed = [point(1, 1.0, 80.0, 0.0), point(2, 1.0, 70.0, 0.0)]
+    kit = [point(1, 1.0, 60.0, 0.0), point(2, 0.8, 5.0, 0.08)]
+    assert ttq.first_reaching(kit, 0.9, 70.0) is None  # 100% recognised at epoch 1, but one digit only
+    assert ttq.first_reaching(kit, 0.8, 70.0)["epoch"] == 2
+    assert "collapsed" in ttq._against(kit, 0, collapsed) and "sooner" not in ttq._against(kit, 0, collapsed)
+    learned = [point(1, 0.5, 30.0, 0.06), point(2, 0.7, 9.0, 0.07)]
+    assert "reaches both at epoch 2" in ttq._against(kit, 1, learned)
 
 
 def test_flow_matching_sampling_table(tmp_path):

@@ -1,5 +1,6 @@
 """Every notebook runs top to bottom under papermill (small parameters for training), from another
-working directory; and every notebook follows the kit's conventions."""
+working directory, where no browser is (else tests/test_browser.py runs it in JupyterLab instead); and every
+notebook follows the kit's conventions."""
 import ast
 import importlib.util
 import json
@@ -8,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from jupyterlab_page import why_no_browser
 from mnist_gan_utils.notebook_cells import SETUP_CELL, colab_url, header
 from mnist_gan_utils.paths import NOTEBOOKS_DIR, README_PATH, REPO_ROOT
 
@@ -109,6 +111,8 @@ def test_stored_outputs_are_small_clean_and_hold_no_machine_paths(path):
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_runs_top_to_bottom(path, tmp_path, kit_home):
+    if why_no_browser() is None:
+        pytest.skip("run with Run All in JupyterLab by tests/test_browser.py")
     params = dict(SMALL.get(path.name, {}))
     said = _execute(path, tmp_path / path.name, params, tmp_path)
     if path.name == "02_gan_training.ipynb":  # its run folder is this test's own: it trains, every time

@@ -71,3 +71,15 @@ def test_every_recipe_still_describes_the_run_that_built_its_file():
                 assert recorded.pop(key) == value, (name, key)
         assert {k: v for k, v in made.items() if k not in per_run} == \
             {k: v for k, v in recorded.items() if k not in per_run}, name
+
+
+def test_each_ladder_rung_changes_only_what_its_title_says():
+    """Rung 1 (the weight average) trains the DCGAN of rung 0 as it is: the same networks, widths, batch,
+    learning rate and epochs. Its settings restate DCGANConfig's defaults (the registry imports no torch),
+    so a change to those defaults must reach rung 1 too, or rung 1 measures two changes at once."""
+    rung0, rung1 = (RECIPES[n] for n in ("generator_6_epochs", "averaged_generator"))
+    dcgan = pretrain.LOOPS[rung0.train].config(**rung0.settings).to_dict()
+    gan = pretrain.LOOPS[rung1.train].config(**rung1.settings).to_dict()
+    assert rung1.base == rung0.name and rung1.cls == rung0.cls
+    shared = {"noise_dim", "g_channels", "d_channels", "batch_size", "epochs", "lr", "betas", "train_size"}
+    assert {k: gan[k] for k in shared & dcgan.keys()} == {k: dcgan[k] for k in shared & dcgan.keys()}

@@ -29,7 +29,7 @@ class DCGANConfig(BaseConfig):
     """The DCGAN's hyperparameters (with :class:`~.engine.BaseConfig`'s epochs, batch size, seed, device,
     run folder and resume), each checked when the config is made."""
 
-    epochs: int = 6                # about 4 minutes on 2 CPU cores
+    epochs: int = 6                # notebook 02's default run stays under 5 minutes on 2 CPU cores (docs/experiments/plain_dcgan.md)
     batch_size: int = 128
     lr: float = 2e-4               # Adam's step size for G and D (Radford et al., 2016)
     betas: tuple = (0.5, 0.999)    # beta1 = 0.5: less momentum than Adam's 0.9, steadier in the two-player game
