@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 import time
 
 import torch
@@ -159,7 +160,7 @@ def plot_comparison(rows: list[dict]):
     Fréchet distance / floor on a log axis (the models span two orders of magnitude), training minutes."""
     panels = (("recognised rate (top p >= 0.9)", [r["recognised_rate"] for r in rows], False),
               ("Fréchet distance / real floor (log; lower is better)", [r["frechet_ratio"] for r in rows], True),
-              ("training minutes on this machine", [r["training_seconds"] / 60 for r in rows], False))
+              ("training minutes (on the machine that built it)", [r["training_seconds"] / 60 for r in rows], False))
     fig, axes = _subplots(1, 3, figsize=(15, 0.45 * len(rows) + 1.4), sharey=True)
     y = list(range(len(rows)))
     for ax, (title, values, log) in zip(axes, panels):
@@ -204,16 +205,19 @@ def sampling_sweep(model, classifier, n: int = 500, seed: int = 1, real_test=Non
 
 
 def sweep_table(rows: list[dict]) -> str:
-    """A sweep's rows as a Markdown table: the settings, then the figures and the drawing seconds."""
+    """A sweep's rows as a Markdown table: the settings, then the figures and the drawing seconds. The
+    Fréchet distance is shown beside the floor of as many real digits, not as a ratio: on a few hundred
+    samples both are mostly sampling error, and their ratio would look close to real data."""
     keys = [k for k in rows[0] if k in ("guidance", "steps", "solver")]
     judged = "judge_label_accuracy" in rows[0]
-    head = [*keys, "recognised", "label accuracy", "digits min–max", "Fréchet (× floor)", "seconds",
+    head = [*keys, "recognised", "label accuracy", "digits min–max", "Fréchet distance", "seconds",
             *(["second judge: label accuracy", "recognised"] if judged else [])]
     cells = [[*(r[k] for k in keys), f"{r['recognised_rate']:.1%}", f"{r['label_accuracy']:.1%}", _spread(r),
-              f"{r['frechet_ratio']:.1f}×", f"{r['seconds']:.1f}",
+              f"{r['frechet_distance']:.2f}", f"{r['seconds']:.1f}",
               *([f"{r['judge_label_accuracy']:.1%}", f"{r['judge_recognised_rate']:.1%}"] if judged else [])]
              for r in rows]
-    return _markdown(head, cells) + f"\n\n{rows[0]['n']:,} samples per row."
+    return _markdown(head, cells) + (f"\n\n{rows[0]['n']:,} samples per row; the Fréchet floor of {rows[0]['n']:,} "
+                                      f"real digits is {rows[0]['frechet_floor']:.2f}. Compare rows with each other.")
 
 
 def manifest_table(names) -> str:
@@ -227,3 +231,57 @@ def manifest_table(names) -> str:
                       _dash(m.get("label_accuracy", math.nan), ".2%"), f"{models[name]['training_seconds'] / 60:.1f}"])
     return _markdown(["model", "recognised", "digits min–max", "Fréchet (× floor)", "label accuracy", "training (min)"],
                      cells)
+
+
+def target_met(measured, wanted: str, other=None) -> bool | None:
+    """Whether a figure meets a recipe's target: clauses joined by "and", each ``">= 0.85"``, ``"<= 20 on
+    2 CPU cores"``, ``"in [0.07, 0.13]"`` (``measured``: the smallest and largest share), or ``">= the
+    generator's"`` / ``"below the conditional GAN's"`` (``other(name)``: that model's same figure).
+    None: a clause it cannot read."""
+    verdicts = []
+    for clause in wanted.split(" and "):
+        if match := re.match(r"in \[([\d.]+), ([\d.]+)\]", clause):
+            verdicts.append(float(match[1]) <= measured[0] and measured[1] <= float(match[2]))
+        elif match := re.match(r"(>=|<=|above|below) (?:(\d[\d,]*(?:\.\d+)?)|the (.+)'s)", clause):
+            bound = float(match[2].replace(",", "")) if match[2] else (other(match[3]) if other else None)
+            if bound is None:
+                return None
+            verdicts.append({">=": measured >= bound, "<=": measured <= bound,
+                             "above": measured > bound, "below": measured < bound}[match[1]])
+        else:
+            return None
+    return all(verdicts)
+
+
+def _measured(entry: dict, key: str):
+    m = entry["metrics"]
+    if key == "class_fraction":
+        return m["min_class_fraction"], m["max_class_fraction"]
+    if key == "variety_ratio":  # one per digit: the target holds for every digit
+        return min(m[key])
+    return m[key] if key in m else entry[key]
+
+
+def _shown(key: str, value) -> str:
+    if key == "class_fraction":
+        return f"{value[0]:.1%}–{value[1]:.1%}"
+    if key.endswith(("rate", "accuracy")):
+        return f"{value:.2%}"
+    if key == "frechet_ratio":
+        return f"{value:.1f}×"
+    return f"{value:.1f} s" if key.endswith("seconds") else f"{value:.2f}"
+
+
+def targets_table(names) -> str:
+    """Each recipe's targets beside what the manifest measured, and whether they are met: a target the kit
+    keeps is one it meets or one a lesson shows as missed."""
+    models, titles = read_manifest()["models"], registry.titles()
+    by_title = {t.lower(): n for n, t in titles.items()} | {n.replace("_", " "): n for n in models}
+    cells = []
+    for name in names:
+        for key, wanted in models[name]["targets"].items():
+            measured = _measured(models[name], key)
+            met = target_met(measured, wanted, lambda ref: _measured(models[by_title[ref.lower()]], key))
+            cells.append([titles.get(name, name), key, wanted, _shown(key, measured),
+                          {True: "met", False: "**missed**", None: "–"}[met]])
+    return _markdown(["model", "figure", "target", "measured", "verdict"], cells)

@@ -179,10 +179,12 @@ def evaluate_images(classifier: nn.Module, fake: torch.Tensor, real_test: torch.
 
 
 def summary(scores: dict) -> str:
-    """One line of :func:`evaluate_generator`'s figures, for a notebook to print."""
+    """One line of :func:`evaluate_generator`'s figures, for a notebook to print. The Fréchet ratio comes with
+    its floor and sample size: the floor (and so the ratio) depends on ``n``, and only ratios of equal size
+    compare."""
     return (f"recognised {scores['recognised_rate']:.1%}, each digit {scores['min_class_fraction']:.1%}-"
-            f"{scores['max_class_fraction']:.1%} of the samples, Fréchet distance {scores['frechet_ratio']:.1f}x "
-            f"the real-data floor")
+            f"{scores['max_class_fraction']:.1%} of the samples, Fréchet distance {scores['frechet_distance']:.2f}, "
+            f"{scores['frechet_ratio']:.1f}x the floor of {scores['n']:,} real digits ({scores['frechet_floor']:.2f})")
 
 
 def evaluate_generator(model: nn.Module, classifier: nn.Module, n: int = 10_000, seed: int = 0,

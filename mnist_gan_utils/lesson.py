@@ -5,7 +5,8 @@ from __future__ import annotations
 import inspect
 
 
-def show_source(obj):
-    """The source of a class or function of the kit, as a highlighted code block in the notebook."""
+def show_source(*objs):
+    """The source of classes or functions of the kit, as one highlighted code block in the notebook (one
+    call for several: a cell displays only its last value)."""
     from IPython.display import Markdown
-    return Markdown(f"```python\n{inspect.getsource(obj).rstrip()}\n```")
+    return Markdown("```python\n" + "\n\n\n".join(inspect.getsource(o).rstrip() for o in objs) + "\n```")

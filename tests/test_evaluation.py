@@ -174,6 +174,36 @@ def test_evaluate_images_splits_the_misses_into_blends_and_the_rest(mnist_test):
     assert len({line.count("|") for line in lines}) == 1
 
 
+def test_a_target_is_met_only_when_every_clause_holds():
+    from mnist_gan_utils.comparison import target_met
+    assert target_met(0.8514, ">= 0.85") and not target_met(0.849, ">= 0.85")
+    assert target_met(562.4, "<= 900 on 2 CPU cores") and not target_met(901, "<= 900 on 2 CPU cores")
+    assert target_met((0.078, 0.114), "in [0.07, 0.13]") and not target_met((0.065, 0.114), "in [0.07, 0.13]")
+    assert not target_met((0.07, 0.131), "in [0.07, 0.13]")
+    assert target_met(108.0, "<= 120 for 10,000") and not target_met(121.0, "<= 120 for 10,000")
+    other = {"conditional GAN": 6.7, "generator": 16.4}.get
+    assert not target_met(5.67, "<= 3 and below the conditional GAN's", other)   # the first clause fails
+    assert not target_met(2.9, "<= 3 and below the conditional GAN's", {"conditional GAN": 2.5}.get)
+    assert target_met(2.9, "<= 3 and below the conditional GAN's", other)
+    assert target_met(0.99, ">= the generator's", {"generator": 0.85}.get) is True
+    assert target_met(0.99, ">= the generator's") is None and target_met(1.0, "as good as it gets") is None
+
+
+def test_every_missed_target_of_the_manifest_is_shown_as_missed_in_a_stored_lesson():
+    """A target the kit keeps is one it meets or one a lesson shows as missed."""
+    import json
+    from mnist_gan_utils import comparison
+    from mnist_gan_utils.checkpoints import read_manifest
+    from mnist_gan_utils.paths import REPO_ROOT
+    models = read_manifest()["models"]
+    missed = [line for line in comparison.targets_table([n for n, e in models.items() if e.get("targets")]).splitlines()
+              if line.endswith("| **missed** |")]
+    shown = "".join("".join(o.get("text", "")) for p in (REPO_ROOT / "notebooks").glob("0*.ipynb")
+                    for c in json.loads(p.read_text())["cells"] for o in c.get("outputs", []))
+    for line in missed:
+        assert line in shown, f"a missed target that no stored lesson shows: {line}"
+
+
 # --- Added for issue 32 (mutation testing): each figure on inputs whose answer is known --------------------------
 class CornerJudge(torch.nn.Module):
     """A classifier whose verdicts are known: an image says which digit it is in its top-left pixel (digit / 9)
@@ -299,8 +329,9 @@ def test_evaluate_images_reports_every_figure_on_known_verdicts():
     assert floored["frechet_floor"] == pytest.approx(floor, rel=1e-4)
     assert floored["frechet_ratio"] == pytest.approx(m["frechet_distance"] / floor, rel=1e-4)
     assert ev.evaluate_images(C, fake, real, real_train=real)["frechet_ratio"] > 1e6   # a zero floor: no division error
-    assert ev.summary({**floored, "frechet_ratio": 52.14}) == (
-        "recognised 80.0%, each digit 0.0%-60.0% of the samples, Fréchet distance 52.1x the real-data floor")
+    line = ev.summary({**floored, "frechet_distance": 3.1234, "frechet_ratio": 52.14, "frechet_floor": 0.0599})
+    assert line == ("recognised 80.0%, each digit 0.0%-60.0% of the samples, Fréchet distance 3.12, 52.1x the floor "
+                    "of 10 real digits (0.06)")
 
 
 def test_evaluate_generator_samples_measures_and_adds_label_accuracy_for_a_conditional_generator(mnist_test):

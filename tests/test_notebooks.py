@@ -49,8 +49,8 @@ def test_notebook_conventions(path):
         assert isinstance(node, ast.Assign), ast.dump(node)
         ast.literal_eval(node.value)
     assert not any("injected-parameters" in c.get("metadata", {}).get("tags", []) for c in cells)
-    for c in cells[2:]:  # lessons call the package; no training or model code of their own
-        if c["cell_type"] == "code":
+    for c in cells[2:]:  # lessons call the package; no training or model code of their own (but the student's)
+        if c["cell_type"] == "code" and "exercise" not in c["metadata"].get("tags", []):
             source = "".join(c["source"])
             assert "NBVAL_" not in source, "nbval markers are cell tags (nbval-check-output), not comments"
             tree = ast.parse("".join(line for line in c["source"] if not line.startswith("%")))
@@ -108,6 +108,17 @@ def test_stored_outputs_are_small_clean_and_hold_no_machine_paths(path):
     assert not paths, f"{path.name} stores paths of the machine that ran it: {paths[:3]} (print kit.paths.relative(...))"
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_source_a_cell_shows_is_in_its_stored_output(path):
+    """A lesson that says "here is the code" shows it on the web too: every name a cell passes to
+    ``show_source`` is defined in that cell's stored output (a cell displays only its last value)."""
+    for i, cell in enumerate(_cells(path)):
+        calls = re.findall(r"show_source\(([^)]*)\)", "".join(cell["source"])) if cell["cell_type"] == "code" else []
+        shown = "".join(text for _, text in _text_outputs(cell))
+        for name in (n.strip().split(".")[-1] for call in calls for n in call.split(",")):
+            assert re.search(rf"(def|class) {name}\b", shown), f"{path.name}, cell {i}: the source of {name} is not shown"
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_runs_top_to_bottom(path, tmp_path, kit_home):
@@ -148,6 +159,34 @@ def test_a_student_edits_the_learning_rate_and_runs_notebook_02_again(tmp_path, 
 
 
 # The figures the prose states: tests/test_prose_figures.py.
+
+
+def exercise_cells(path):
+    """(the student's cell, the folded answer after it) for each exercise of a lesson."""
+    cells = _cells(path)
+    return [("".join(c["source"]), "".join(cells[i + 1]["source"])) for i, c in enumerate(cells)
+            if "exercise" in c["metadata"].get("tags", [])]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS[:7], ids=lambda p: p.name)
+def test_every_lesson_has_an_exercise_whose_stub_runs_and_whose_folded_answer_passes(path, capsys):
+    """Left as a stub, the student's cell says "not written yet" and does not stop Run all; the answer folded
+    under it passes the same check (so the notebook's answer and the package's check agree)."""
+    from mnist_gan_utils.exercises import EXERCISES
+    found = exercise_cells(path)
+    assert found, f"{path.name} has no cell tagged 'exercise'"
+    for student, answer in found:
+        names = re.findall(r'^check\("(\w+)", \1\);?$', student, re.M)
+        assert names and set(names) <= EXERCISES.keys(), student
+        assert all(EXERCISES[n].lesson == path.name[:2] for n in names), names
+        scope = {}
+        exec(student, scope)  # the stub, as stored: the checks print and return False
+        assert capsys.readouterr().out.count("not written yet") == len(names)
+        code = answer.partition("```python\n")[2].partition("```")[0]
+        assert answer.startswith("<details><summary>Answer</summary>") and code, "the answer, folded, after the cell"
+        imports = "\n".join(line for line in student.splitlines() if line.startswith(("import ", "from ")))
+        exec(imports + "\nimport torch\n" + code, scope)
+        assert all(scope["check"](n, scope[n]) for n in names), names
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

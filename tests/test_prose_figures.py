@@ -21,6 +21,9 @@ ALLOWED = {
         "2–11%": "the interval of the question's hypothetical S1 = 5% on 100 digits",
         "5–16%": "the interval of the question's hypothetical S1 = 9% on 100 digits",
     },
+    "teaching.md": {
+        "95%": "the confidence level of the interval the 04 exercise asks for, not a measurement",
+    },
 }
 
 
