@@ -53,6 +53,12 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--train-size", type=int, help="train on the first N images only")
 
 
+def _positive_int(text: str) -> int:
+    if not text.lstrip("+").isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text}")
+    return int(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m mnist_gan_utils", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -61,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("sample", help="a grid of digits from a pretrained model, as a PNG")
     s.add_argument("--model", default=registry.GENERATOR, choices=registry.samplers())
-    s.add_argument("--n", type=int, default=64)
+    s.add_argument("--n", type=_positive_int, default=64)
     s.add_argument("--digit", type=int, choices=range(10),
                    help="draw only this digit: " + " or ".join(registry.digit_models()))
     s.add_argument("--seed", type=int, default=0)
@@ -71,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("evaluate", help="recognised rate, class balance and Fréchet distance of a generator")
     e.add_argument("--model", default=registry.GENERATOR, choices=registry.samplers())
-    e.add_argument("--n", type=int, default=10_000)
+    e.add_argument("--n", type=_positive_int, default=10_000)
     e.add_argument("--seed", type=int, default=1)
 
     p = sub.add_parser("pretrain", help="rebuild models/ and its manifest")
@@ -127,20 +133,27 @@ def main(argv=None) -> int:
     return 0
 
 
+def _option(setting: str) -> str:
+    return "--max-steps" if setting == "max_steps_per_epoch" else "--" + setting.replace("_", "-")
+
+
 def train(args) -> int:
+    import dataclasses
     from .plotting import save_grid
     from .pretrain import LOOPS
-    keys = ("epochs", "batch_size", "lr", "seed", "device", "run_dir", "max_steps_per_epoch", "train_size")
-    overrides = {k: getattr(args, k) for k in keys if getattr(args, k) is not None}
-    overrides.update(resume=args.resume, overwrite=args.overwrite)
-    if args.kind in ("dcgan", "gan"):
-        keys = ("betas", "noise_dim", "g_channels", "d_channels") + (
-            ("rotation", "loss", "clusters", "cluster_embedding", "mismatch") if args.kind == "gan" else ())
-        overrides.update({k: tuple(v) if k == "betas" else v for k in keys if (v := getattr(args, k)) is not None})
-        if args.kind == "gan" and args.conditional:
-            overrides["conditional"] = True
+    config = LOOPS[args.kind].config
+    overrides = {k: tuple(v) if k == "betas" else v for k, v in vars(args).items()
+                 if k not in ("command", "kind") and v is not None and v is not False}
+    # an option this kind has no setting for is refused, not silently dropped
+    unused = sorted(overrides.keys() - {f.name for f in dataclasses.fields(config)})
+    if unused:
+        takes = {k: [kind for kind, loop in LOOPS.items() if k in {f.name for f in dataclasses.fields(loop.config)}]
+                 for k in unused}
+        print(f"error: train {args.kind} has no setting " + "; ".join(
+            f"{_option(k)} (a setting of train {' / '.join(takes[k])})" for k in unused), file=sys.stderr)
+        return 2
     try:
-        LOOPS[args.kind].config(**overrides)  # checked before any data or model loads
+        config(**overrides)  # checked before any data or model loads
     except ValueError as e:  # a bad setting: one line naming it and its range, as argparse does, not a traceback
         print(f"error: {e}", file=sys.stderr)
         return 2

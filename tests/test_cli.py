@@ -46,6 +46,45 @@ def test_bad_hyperparameter_is_a_clear_error(tmp_path):
     assert not (tmp_path / "r").exists()
 
 
+def test_an_option_the_kind_has_no_setting_for_is_refused_not_dropped(tmp_path, capsys):
+    """Every option given reaches the run's config or is refused by name, with the kinds that take it."""
+    from unittest import mock
+    from mnist_gan_utils.cli import main
+    run_dir = ["--run-dir", str(tmp_path / "r")]
+    training = mock.patch("mnist_gan_utils.cli.import_module", side_effect=AssertionError("it went on to train"))
+    for argv, err in [
+        (["train", "classifier", "--clusters", "5"], "--clusters (a setting of train gan)"),
+        (["train", "dcgan", "--rotation", "10"], "--rotation (a setting of train classifier / gan)"),
+        (["train", "vae", "--loss", "bce", "--g-channels", "8"],
+         "--g-channels (a setting of train dcgan / gan); --loss (a setting of train gan)"),
+    ]:
+        with training:
+            assert main(argv + run_dir) == 2
+        assert capsys.readouterr().err == f"error: train {argv[1]} has no setting {err}\n"
+    with training:
+        assert main(["train", "predictor", "--train-size", "256", *run_dir]) == 2
+    assert capsys.readouterr().err.startswith("error: train_size must be None for the predictor")
+    assert not (tmp_path / "r").exists()
+
+
+def test_the_classifier_takes_its_rotation_from_the_command_line():
+    """``train classifier --rotation`` was dropped before it reached the config."""
+    from unittest import mock
+    from mnist_gan_utils import cli
+    with mock.patch("mnist_gan_utils.training.classifier.train_classifier", side_effect=SystemExit(7)) as train:
+        with pytest.raises(SystemExit):
+            cli.main(["train", "classifier", "--rotation", "12.5", "--epochs", "1"])
+    assert train.call_args.kwargs["rotation"] == 12.5 and train.call_args.kwargs["epochs"] == 1
+
+
+@pytest.mark.parametrize("command", ["sample", "evaluate"])
+def test_a_sample_count_below_one_is_refused_by_the_parser(command, capsys):
+    from mnist_gan_utils.cli import main
+    with pytest.raises(SystemExit) as stop:
+        main([command, "--n", "0"])
+    assert stop.value.code == 2 and "argument --n: must be an integer >= 1, got 0" in capsys.readouterr().err
+
+
 def test_pretrain_quick_writes_models_and_manifest(tmp_path, kit_home):
     """Its run folders (outputs/pretrain_quick) land in kit_home's outputs/, never in the checkout's."""
     r = _run("pretrain", "--all", "--quick", "--models-dir", str(tmp_path))  # every recipe, tiny: ~30 s

@@ -135,15 +135,16 @@ def test_train_trains_one_tiny_epoch_into_run_dir(kind, extra, files, kit_output
     real = predictor_module.train_predictor  # its code bank's 20,000 candidates: no option sets them
     monkeypatch.setattr(predictor_module, "train_predictor", lambda G, C, **kw: real(G, C, candidates=2000, **kw))
     run = tmp_path / "run"
-    argv = ["train", kind, "--epochs", "1", "--max-steps", "2", "--train-size", "256", "--run-dir", str(run),
-            "--device", "cpu", *extra]
+    size = None if kind == "predictor" else 256  # the predictor trains on its generator's codes, not on images
+    argv = ["train", kind, "--epochs", "1", "--max-steps", "2", *(["--train-size", str(size)] if size else []),
+            "--run-dir", str(run), "--device", "cpu", *extra]
     assert cli.main(argv) == 0
     out = capsys.readouterr().out
     assert f"checkpoint: {run}/checkpoint.pt" in out
     ckpt = load_checkpoint(run / "checkpoint.pt")
     assert ckpt["epoch"] == 0
     assert {k: ckpt["config"][k] for k in ("epochs", "max_steps_per_epoch", "train_size", "device")} == \
-        {"epochs": 1, "max_steps_per_epoch": 2, "train_size": 256, "device": "cpu"}
+        {"epochs": 1, "max_steps_per_epoch": 2, "train_size": size, "device": "cpu"}
     if kind == "gan":
         assert ckpt["config"]["clusters"] == (0 if "--conditional" in extra else 8)
         assert ckpt["config"]["conditional"] == ("--conditional" in extra)

@@ -291,6 +291,9 @@ def test_gan_step_feeds_the_batch_labels_to_a_conditional_pair():
     assert torch.equal(seen[0], y) and torch.equal(seen[1], torch.tensor([5, 6, 7, 8])) and torch.equal(seen[2], seen[1])
     with pytest.raises(ValueError, match="pick one"):
         GANConfig(conditional=True, clusters=50)  # clusters and a label: D would get two
+    with pytest.raises(ValueError, match=r"clusters \(300\) must not exceed train_size \(256\)"):
+        GANConfig(train_size=256)  # k-means of 300 clusters on 256 images: refused before any data loads
+    GANConfig(train_size=256, clusters=0), GANConfig(train_size=300)
     # the defaults: self-conditioned; no default depends on another setting
     assert (GANConfig().clusters, GANConfig().mismatch, GANConfig().cluster_embedding) == (300, 0.5, "centroid")
     assert (GANConfig(loss="wgan-gp").clusters, GANConfig(conditional=True, clusters=0).mismatch) == (300, 0.5)

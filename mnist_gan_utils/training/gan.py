@@ -58,6 +58,9 @@ class GANConfig(WGANGPConfig, SelfConditioningConfig, ConditionalConfig, Averagi
         if self.clusters and self.conditional:
             raise ValueError("clusters > 0 and conditional=True both give D a label: pick one (clusters=0 for "
                              "the conditional GAN)")
+        if self.clusters and self.train_size is not None and self.clusters > self.train_size:
+            raise ValueError(f"clusters ({self.clusters}) must not exceed train_size ({self.train_size}): k-means needs "
+                             f"an image per cluster (clusters=0 for the plain pair)")
 
 
 def fixed_labels(config: GANConfig) -> torch.Tensor:

@@ -48,6 +48,9 @@ class PredictorConfig(BaseConfig):
         check_int("steps_per_epoch", self.steps_per_epoch)
         check_range("mmd_weight", self.mmd_weight, 0.0, 1e6)
         check_int("min_bank", self.min_bank, low=0)
+        if self.train_size is not None:  # a BaseConfig setting that means nothing here
+            raise ValueError(f"train_size must be None for the predictor (it trains on codes its generator draws, "
+                             f"not on images), got {self.train_size}")
 
 
 @dataclasses.dataclass
