@@ -11,7 +11,8 @@ from .labelled import _add_label_parts, _generator_net, _labelled_logits
 class ConditionalGenerator(nn.Module):
     """Conditional DCGAN generator (cGAN): noise ``(N, noise_dim)`` and digit labels ``(N,)`` -> image
     ``(N, 1, 28, 28)`` in [-1, 1]. The label is embedded (``embed_dim`` numbers) and joined to the
-    noise; the body is the unconditional :class:`Generator`'s.
+    noise; the body is the labelled generators' (``labelled._generator_net``: 1 -> 7 -> 14 -> 28, with a 3x3
+    refinement when ``deep``), not notebook 02's :class:`Generator`.
     """
 
     conditional = True
