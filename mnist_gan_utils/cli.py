@@ -141,19 +141,18 @@ def train(args) -> int:
     import dataclasses
     from .plotting import save_grid
     from .pretrain import LOOPS
-    config = LOOPS[args.kind].config
+    settings = {kind: {f.name for f in dataclasses.fields(loop.config)} for kind, loop in LOOPS.items()}
     overrides = {k: tuple(v) if k == "betas" else v for k, v in vars(args).items()
                  if k not in ("command", "kind") and v is not None and v is not False}
     # an option this kind has no setting for is refused, not silently dropped
-    unused = sorted(overrides.keys() - {f.name for f in dataclasses.fields(config)})
+    unused = sorted(overrides.keys() - settings[args.kind])
     if unused:
-        takes = {k: [kind for kind, loop in LOOPS.items() if k in {f.name for f in dataclasses.fields(loop.config)}]
-                 for k in unused}
         print(f"error: train {args.kind} has no setting " + "; ".join(
-            f"{_option(k)} (a setting of train {' / '.join(takes[k])})" for k in unused), file=sys.stderr)
+            f"{_option(k)} (a setting of train {' / '.join(kind for kind in settings if k in settings[kind])})"
+            for k in unused), file=sys.stderr)
         return 2
     try:
-        config(**overrides)  # checked before any data or model loads
+        LOOPS[args.kind].config(**overrides)  # checked before any data or model loads
     except ValueError as e:  # a bad setting: one line naming it and its range, as argparse does, not a traceback
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -17,6 +17,7 @@ from .models import Decoder
 from .models.common import _normal, _slices, _uniform
 from .models.flow_matching import euler_step
 from .training.averaging import ema_avg_fn
+from .training.flow_matching import straight_path
 from .training.dcgan import dcgan_step
 from .training.predictor import code_bank
 from .training.wgan_gp import gradient_penalty
@@ -127,13 +128,6 @@ def _penalty(grads):
     return gradient_penalty(lambda x: (grads * x).flatten(1).sum(1), x, x, torch.full((len(x),), 0.5)).detach()
 
 
-def _flow_target(x0, x1, t):  # 07
-    # The one answer written here, not taken from the kit: flow_matching_loss draws x0 and t itself and has no
-    # function for the path alone. tests/test_exercises.py checks that this is what flow_matching_loss regresses.
-    t = t.view(-1, 1, 1, 1)
-    return (1 - t) * x0 + t * x1, x1 - x0
-
-
 def _euler_inputs(g):
     (a, b, c, x), (t, dt) = torch.randn(4, 5, generator=g), torch.rand(2, generator=g).tolist()
     return (lambda x, t: a * x + b * t + c), x, 0.8 * t, 0.05 + 0.45 * dt
@@ -213,13 +207,13 @@ EXERCISES = {
     "flow_matching_target": Exercise(
         "07", "x_t = (1 - t) x0 + t x1 (t.view(-1, 1, 1, 1)) from noise x0 to digit x1, and the velocity x1 - x0",
         "flow_matching_target(x0 (B, 1, 28, 28), x1 (B, 1, 28, 28), t (B,)) -> (x_t, target)",
-        "path that flow_matching_loss trains on", lambda g: (
+        "training.flow_matching.straight_path", lambda g: (
             torch.randn(3, 1, 28, 28, generator=g), 2 * torch.rand(3, 1, 28, 28, generator=g) - 1,
-            torch.rand(3, generator=g)), _flow_target, (
+            torch.rand(3, generator=g)), straight_path, (
             ("the velocity points the wrong way: the path runs from the noise x0 (t = 0) to the digit x1 (t = 1), "
-             "so its velocity is x1 - x0", lambda x0, x1, t: (_flow_target(x0, x1, t)[0], x0 - x1)),
+             "so its velocity is x1 - x0", lambda x0, x1, t: (straight_path(x0, x1, t)[0], x0 - x1)),
             ("x_t runs the path backwards: at t = 0 it should be the noise x0, at t = 1 the digit x1",
-             lambda x0, x1, t: (_flow_target(x1, x0, t)[0], x1 - x0), lambda x0, x1, t: _flow_target(x1, x0, t)))),
+             lambda x0, x1, t: (straight_path(x1, x0, t)[0], x1 - x0), lambda x0, x1, t: straight_path(x1, x0, t)))),
     "euler_update": Exercise(
         "07", "one Euler step: move from x along velocity(x, t) for a time dt", "euler_update(velocity, x, t, dt) -> x",
         "models.flow_matching.euler_step", _euler_inputs, euler_step, (

@@ -235,7 +235,7 @@ def test_an_answer_that_changes_its_inputs_in_place_still_passes():
 
 
 def test_the_flow_target_is_what_flow_matching_loss_regresses():
-    # the one reference written in exercises.py: compare it with the kit's loss, whose net here returns a leaf
+    # the exercise's reference (straight_path) is what the kit's loss regresses: its net here returns a leaf
     # tensor v; mse(v, target)'s gradient at v = 0 is -2 target / numel, which gives back the target
     from mnist_gan_utils.training.flow_matching import flow_matching_loss
 

@@ -60,16 +60,23 @@ class FlowMatchingResult:
     grids: list
 
 
+def straight_path(x0: torch.Tensor, x1: torch.Tensor, t: torch.Tensor):
+    """The point ``x_t`` at time ``t`` ``(B,)`` of the straight path from noise ``x0`` (t = 0) to the digits ``x1``
+    (t = 1), and the path's velocity there (the same everywhere on a straight path)."""
+    t = t.view(-1, 1, 1, 1)
+    return (1 - t) * x0 + t * x1, x1 - x0
+
+
 def flow_matching_loss(net, x1: torch.Tensor, labels: torch.Tensor, label_dropout: float = 0.1,
                        rng: torch.Generator | None = None) -> torch.Tensor:
     """Regress the velocity ``x1 - x0`` of the straight path from noise ``x0`` to the digits ``x1``
     ``(B, 1, 28, 28)`` in [-1, 1], at a random point ``x_t`` of it."""
     x0 = torch.randn(x1.shape, generator=rng).to(x1.device)                     # noise, where paths start
     t = torch.rand(x1.shape[0], generator=rng).to(x1.device)                    # a random time per digit
-    x_t = (1 - t.view(-1, 1, 1, 1)) * x0 + t.view(-1, 1, 1, 1) * x1             # the point of the path at t
+    x_t, velocity = straight_path(x0, x1, t)                                    # the point of the path at t
     drop = torch.rand(x1.shape[0], generator=rng).to(x1.device) < label_dropout
     labels = labels.masked_fill(drop, NULL_LABEL)                               # some digits shown no label
-    return F.mse_loss(net(x_t, t, labels), x1 - x0)                             # the path's velocity
+    return F.mse_loss(net(x_t, t, labels), velocity)
 
 
 def train_flow_matching(config: FlowMatchingConfig | None = None, data=None, **overrides) -> FlowMatchingResult:
