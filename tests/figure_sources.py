@@ -249,13 +249,14 @@ class Names:
             for alias in (f"{name}.pth", f'"{name}"', name, name.replace("_", " ")):
                 if alias not in WEAK_WORDS:
                     aliases[alias] = name
-        short = {}   # titles without their brackets: "DCGAN" is rung 0's and the 12-epoch generator's
+        short = {}   # titles without their brackets: "flow matching" of "flow matching (guidance 1.5)"
         for titles in (registry.titles(), registry.ladder()):
             for name, title in titles.items():
                 title = re.sub(r"^\d+ · \+?\s*", "", title)
                 aliases[title] = name
                 short.setdefault(re.sub(r"\s*\([^)]*\)", "", title), set()).add(name)
-        aliases.update({t: next(iter(n)) for t, n in short.items() if len(n) == 1})  # only when it is one model's
+        # only when it is one model's, and not a word of the field ("DCGAN": the kit's generator.pth)
+        aliases.update({t: next(iter(n)) for t, n in short.items() if len(n) == 1 and t not in FIELD_WORDS})
         for i, name in enumerate(registry.ladder()):
             aliases[f"rung {i}"] = name
         for word, name in FIELD_WORDS.items():

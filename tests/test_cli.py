@@ -110,12 +110,12 @@ def test_rebuild_estimate_counts_each_model_once_and_the_companions_evaluation()
               "generator": {"training_seconds": 100.0, "evaluation_seconds": 5.0},
               "discriminator": {"training_seconds": 100.0, "evaluation_seconds": 8.0}}
     assert rebuild_estimate({"models": models}) == 10.0 + 1.0 + 100.0 + 8.0
-    # the 14-epoch run continues the 6-epoch one: its first 6 epochs' seconds count once
-    models.update(generator_6_epochs={"training_seconds": 25.0, "evaluation_seconds": 2.0})
+    # the 14-epoch run continues the averaged 6-epoch one: its first 6 epochs' seconds count once
+    models.update(averaged_generator={"training_seconds": 25.0, "evaluation_seconds": 2.0})
     assert rebuild_estimate({"models": models}) == 10.0 + 1.0 + (100.0 - 25.0) + 8.0 + 25.0 + 2.0
 
 
-def test_the_generator_rebuilt_by_continuing_the_6_epoch_run_equals_one_trained_from_scratch(tmp_path, monkeypatch):
+def test_the_generator_rebuilt_by_continuing_the_averaged_6_epoch_run_equals_one_trained_from_scratch(tmp_path, monkeypatch):
     import shutil
 
     import mnist_gan_utils.pretrain as pt
@@ -125,13 +125,13 @@ def test_the_generator_rebuilt_by_continuing_the_6_epoch_run_equals_one_trained_
         (tmp_path / folder).mkdir()
         for file in ("classifier.pth", "manifest.json"):
             shutil.copy(MODELS_DIR / file, tmp_path / folder)
-    both = pt.pretrain(["generator_6_epochs", "generator"], tmp_path / "both", quick=True, command="test")["models"]
+    both = pt.pretrain(["averaged_generator", "generator"], tmp_path / "both", quick=True, command="test")["models"]
     alone = pt.pretrain(["generator"], tmp_path / "alone", quick=True, command="test")["models"]
-    assert both["generator"]["train_config"]["epochs"] == 2 and both["generator_6_epochs"]["train_config"]["epochs"] == 1
+    assert both["generator"]["train_config"]["epochs"] == 2 and both["averaged_generator"]["train_config"]["epochs"] == 1
     for name in ("generator", "discriminator"):
         assert both[name]["sha256"] == alone[name]["sha256"]
         assert both[name]["train_config"] == alone[name]["train_config"]
-    assert both["generator"]["training_seconds"] >= both["generator_6_epochs"]["training_seconds"]
+    assert both["generator"]["training_seconds"] >= both["averaged_generator"]["training_seconds"]
 
 
 def test_every_ladder_rung_has_a_recipe_and_a_bad_name_is_named():

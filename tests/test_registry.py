@@ -83,3 +83,18 @@ def test_each_ladder_rung_changes_only_what_its_title_says():
     assert rung1.base == rung0.name and rung1.cls == rung0.cls
     shared = {"noise_dim", "g_channels", "d_channels", "batch_size", "epochs", "lr", "betas", "train_size"}
     assert {k: gan[k] for k in shared & dcgan.keys()} == {k: dcgan[k] for k in shared & dcgan.keys()}
+    assert gan["lr_decay"] is False and gan["ema_decay"] > 0   # rung 0's learning rate is constant
+
+
+def test_rung_1_trains_rung_0s_weights_step_for_step(tmp_path):
+    """Rung 1 (and generator.pth, its run trained on) samples from an average of G's weights; G and D
+    themselves must follow notebook 02's run exactly, or the rung measures more than the average. D is
+    returned as trained, and it is the same only if every fake it saw was: G's path is rung 0's."""
+    import torch
+    rung0, rung1 = (RECIPES[n] for n in ("generator_6_epochs", "averaged_generator"))
+    tiny = dict(epochs=2, max_steps_per_epoch=3, train_size=1280, seed=3, progress=False)
+    runs = [pretrain.LOOPS[r.train].train(pretrain.LOOPS[r.train].config(
+        **{**r.settings, **tiny}, run_dir=str(tmp_path / r.name))) for r in (rung0, rung1)]
+    for (k, x), y in zip(runs[0].discriminator.state_dict().items(), runs[1].discriminator.state_dict().values()):
+        assert torch.equal(x, y), k
+    assert not torch.equal(runs[0].generator.net[0].weight, runs[1].generator.net[0].weight)  # the average

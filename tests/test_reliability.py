@@ -161,9 +161,10 @@ def test_tensor_on_another_device_is_named():
 
 def test_class_collapse_is_reported_during_training(tmp_path, small_data, recwarn):
     """With lr ~ 0 the generator stays at its initial, near-constant output: every fixed-noise sample
-    is the same 'digit', and training says so each epoch."""
+    is the same 'digit', and training says so from the second epoch (the first is the pixel check's alone)."""
     pytest.importorskip("mnist_gan_utils.checkpoints").load_pretrained("classifier")
-    r = train_gan(GANConfig(epochs=1, lr=1e-12, run_dir=str(tmp_path / "r"), grid_size=64,
+    r = train_gan(GANConfig(epochs=2, lr=1e-12, run_dir=str(tmp_path / "r"), grid_size=64,
                             **{k: v for k, v in TINY.items() if k != "grid_size"}), data=small_data)
-    assert r.history["fixed_noise_top2_share"][0] >= 0.8
-    assert any("mode collapse" in str(w.message) for w in recwarn)
+    assert min(r.history["fixed_noise_top2_share"]) >= 0.8
+    assert any("epoch 2: mode collapse:" in str(w.message) for w in recwarn)  # the class check, from epoch 2
+    assert not any("epoch 1: mode collapse:" in str(w.message) for w in recwarn)
