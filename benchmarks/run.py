@@ -29,13 +29,13 @@ import torch
 from mnist_gan_utils.data import MNISTBatches, load_mnist
 from mnist_gan_utils.models import Discriminator, Generator
 from mnist_gan_utils.paths import DATA_DIR, NOTEBOOKS_DIR, REPO_ROOT
-from mnist_gan_utils.registry import GENERATOR, RECIPES
+from mnist_gan_utils.registry import NOTEBOOK_02, RECIPES
 from mnist_gan_utils.sampling import sample
 from mnist_gan_utils.training.dcgan import DCGANConfig, dcgan_step
 from mnist_gan_utils.training.engine import set_threads
 from mnist_gan_utils.training.conditional import gan_step
 
-CFG = DCGANConfig(**RECIPES[GENERATOR].settings)  # notebook 02's DCGAN as models/generator.pth trains it
+CFG = DCGANConfig(**RECIPES[NOTEBOOK_02].settings)  # notebook 02's DCGAN, as the notebook trains it
 BATCH = CFG.batch_size
 TIMES_COLUMN = "2 CPU cores"       # the README's column of Run all times (tests/prose_figures.py reads it)
 

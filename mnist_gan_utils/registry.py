@@ -45,6 +45,7 @@ def _gan(name, cls, args, partner, partner_cls, partner_args, **recipe):
 # The roles the kit's commands and lessons call on.
 FIRST_DIGITS = ("generator", "decoder")  # what `python -m mnist_gan_utils` draws first
 GENERATOR = "generator"                  # what `sample` and `evaluate` draw unless told; the predictor's G
+NOTEBOOK_02 = "generator_6_epochs"       # notebook 02's DCGAN as the notebook trains it (the benchmarks')
 JUDGE = "classifier"                     # the kit's classifier: every figure's judge
 SECOND_JUDGE = "mlp_classifier"          # the judge no model was trained against
 
