@@ -66,8 +66,8 @@ class ClassCollapse(Callback):
     """The share of the grid's digits in their two most common classes, as the kit's classifier reads
     them, logged as ``fixed_noise_top2_share``; a warning at ``threshold`` or more (balanced: about 20%)
     from the second epoch on. After one epoch a weight average still draws digit shapes in a noisy texture
-    that the classifier calls 8 with confidence (57 of 64 in the averaged DCGAN's first grid), a collapse of
-    the classifier's reading, not of G; a real collapse is still there an epoch later."""
+    that the classifier reads as one digit with confidence (docs/experiments/plain_dcgan.md): a collapse of
+    the classifier's reading, not of G. A real collapse is still there an epoch later."""
 
     def __init__(self, grid: Grid, classifier, threshold: float = 0.8):
         self.grid, self.classifier, self.threshold = grid, classifier, threshold
