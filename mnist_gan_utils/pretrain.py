@@ -59,7 +59,9 @@ LOOPS = {
 def _machine(device) -> str:
     if device.type == "cuda":
         return f"{torch.cuda.get_device_name(device)} (cuda)"
-    return f"{platform.machine()} CPU, {os.cpu_count()} cores, {torch.get_num_threads()} threads"
+    # the instruction set picks the float kernels: another one gives files that differ in the last bits
+    return (f"{platform.machine()} CPU ({torch.backends.cpu.get_cpu_capability()}), {os.cpu_count()} cores, "
+            f"{torch.get_num_threads()} threads")
 
 
 def _entry(name, model, models_dir, command, seed, seconds, device, train_config, metrics) -> dict:

@@ -261,6 +261,16 @@ def test_mode_collapse_is_warned_about_with_the_epoch_and_the_spread():
         warn_if_collapsed(two, 0, threshold=0.03)
 
 
+def test_a_run_of_the_dcgan_says_when_its_grid_falls_into_one_or_two_digits(tmp_path, small_data, recwarn):
+    """Notebook 02's loop watches the grid's classes too, not only its pixel spread: with lr ~ 0 G keeps its
+    near-constant first output, and the second epoch warns (as the add-ons' loop does)."""
+    pytest.importorskip("mnist_gan_utils.checkpoints").load_pretrained("classifier")
+    r = train_dcgan(DCGANConfig(epochs=2, lr=1e-12, run_dir=str(tmp_path / "r"), progress=False,
+                                **{**TINY, "grid_size": 64}), data=small_data)
+    assert min(r.history["fixed_noise_top2_share"]) >= 0.8
+    assert any("epoch 2: mode collapse:" in str(w.message) for w in recwarn)
+
+
 def test_draw_uses_eval_mode_and_returns_cpu_images_without_a_graph():
     from mnist_gan_utils.training.monitors import draw
     G = Generator(16, 8).train()

@@ -59,7 +59,8 @@ def test_every_recipe_still_describes_the_run_that_built_its_file():
     (settings since removed from the configs had the values the code now fixes)."""
     from mnist_gan_utils.checkpoints import read_manifest
     from mnist_gan_utils.training.wgan_gp import GP_WEIGHT
-    removed = {"ema_power": 2.0, "gp_weight": GP_WEIGHT, "monitor_classes": True, "init_from": None}
+    removed = {"ema_power": 2.0, "gp_weight": GP_WEIGHT, "monitor_classes": True, "init_from": None,
+               "label_smoothing": 0.0}
     per_run = ("run_dir", "resume", "overwrite", "device", "progress")
     models = read_manifest()["models"]
     for name in registry.built():

@@ -200,7 +200,7 @@ def test_batch_larger_than_data_is_refused(small_data):
 @pytest.mark.parametrize("config, field, value, allowed", [
     (VAEConfig, "latent_dim", 0, INTEGER), (VAEConfig, "hidden", 2.0, INTEGER), (VAEConfig, "beta", "2", POSITIVE),
     (VAEConfig, "prior_components", -1, "an integer in [0, 1000] (0: the N(0, I) prior)"),
-    (ClassifierConfig, "dropout", 1.0, UNIT), (ClassifierConfig, "label_smoothing", None, UNIT),
+    (ClassifierConfig, "dropout", 1.0, UNIT),
     (ClassifierConfig, "weight_decay", -0.1, "a number in [0.0, 1.0]"), (ClassifierConfig, "channels", 0, INTEGER),
     (ClassifierConfig, "architecture", "resnet", "'cnn' or 'mlp'"),
     (PredictorConfig, "keep_threshold", 1.5, "a number in [0.0, 1.0]"), (PredictorConfig, "candidates", 0, INTEGER),

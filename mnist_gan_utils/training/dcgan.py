@@ -4,7 +4,7 @@ The step is the whole of the method: D learns to tell real digits from G's fakes
 D, both with binary cross-entropy and Adam. The loop only feeds it batches of MNIST scaled to [-1, 1] (G
 ends in Tanh) and noise, and leaves the rest to the one loop (:func:`.loop.fit`) and the engine: seeding,
 the device, the run folder, a checkpoint each epoch, resume, the progress bar, and the fixed-noise grid
-after each epoch (:class:`.monitors.Grid`).
+after each epoch with its mode-collapse checks (:mod:`.monitors`).
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from . import distributed
 from ..models.common import check_int, check_betas
 from .engine import BaseConfig, Run, prepare
 from .loop import Callback, fit
-from .monitors import Grid
+from .monitors import ClassCollapse, Grid, judge_if_any
 
 
 @dataclasses.dataclass
@@ -119,7 +119,9 @@ def train_dcgan(config: DCGANConfig | None = None, data=None,
         return dcgan_step(G_train, D_train, opt_G, opt_D, real, z)
 
     grid = Grid(run, start, lambda: G, fixed_noise(config).to(device), show=on_epoch_end)
-    fit(run, start, batches.epoch, steps, step, (G, D), [grid, *callbacks], step_history=True)
+    judge = judge_if_any(device) if run.main else None  # the grid's digits as the kit's classifier reads them
+    monitors = [grid, ClassCollapse(grid, judge)] if judge is not None else [grid]
+    fit(run, start, batches.epoch, steps, step, (G, D), [*monitors, *callbacks], step_history=True)
     return GANResult(G.eval(), D.eval(), run.history, run.dir, grid.paths)
 
 
