@@ -151,7 +151,8 @@ def speed_tables(steps: int, repeats: int, rounds: int, dry_run: bool) -> list[s
         return [x / y for x, y in zip(speed[a], speed[b])]
     lines = ["# Benchmarks", "",
              f"`python benchmarks/run.py --steps {steps} --repeats {repeats} --rounds {rounds}` on "
-             f"{platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}, "
+             f"{platform.machine()} ({torch.backends.cpu.get_cpu_capability()}), {torch.get_num_threads()} threads, "
+             f"torch {torch.__version__}, "
              f"{time.strftime('%Y-%m-%d')}. The DCGAN of notebook 02 with `pretrain`'s recipe ({CFG.g_channels}-wide G, "
              f"{CFG.d_channels}-wide D, `dcgan_step`), batch {BATCH}, Adam, one D and one G update per step, same seed, one process. The data paths: {repeats} rounds of {steps} steps, "
              f"each path once per round, in turns (reversed every other round); images/s is the median over rounds, "
@@ -269,7 +270,8 @@ def main(argv=None) -> int:
     print(text)
     path = (out or REPO_ROOT / "docs") / "benchmarks.md"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text + "\n")
+    old = (REPO_ROOT / "docs" / "benchmarks.md").read_text()
+    path.write_text(text + "\n" + old[old.find("\n## "):] * ("\n## " in old))  # hand-written sections stay
     return 0
 
 
