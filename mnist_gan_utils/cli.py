@@ -89,7 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device")
     p.add_argument("--quick", action="store_true", help="tiny runs, for testing the command itself")
-    p.add_argument("--models-dir", type=Path, help="write somewhere other than models/")
+    p.add_argument("--models-dir", type=Path, help="write somewhere other than models/ (trained in run folders of "
+                                                   "its own: outputs/pretrain-<folder>-<hash>)")
     return parser
 
 

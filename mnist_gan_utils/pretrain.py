@@ -1,12 +1,14 @@
 """Rebuild the pretrained models in ``models/`` from scratch, seeded, and rewrite the manifest.
 
 ``python -m mnist_gan_utils pretrain --all`` (or ``--model generator``). Each model trains in its own run
-folder under ``outputs/pretrain/``; ``--resume`` continues an interrupted rebuild from its checkpoints.
+folder under ``outputs/pretrain/`` (a rebuild into another ``--models-dir``: a folder of its own, see
+:func:`runs_folder`); ``--resume`` continues an interrupted rebuild from its checkpoints.
 The metrics written to the manifest are measured on held-out data (the MNIST test set, fresh noise).
 """
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 import platform
 import shutil
@@ -136,7 +138,7 @@ def pretrain(names=None, models_dir=MODELS_DIR, seed: int = 0, device=None, resu
     manifest = read_manifest(manifest_path) if manifest_path.exists() else {"models": {}}
     device = pick_device(device)
     command = command or "python -m mnist_gan_utils " + " ".join(sys.argv[1:])
-    runs = OUTPUTS_DIR / ("pretrain_quick" if quick else "pretrain")
+    runs = runs_folder(models_dir, quick)
     measure = Measure(models_dir, device, seed, 500 if quick else EVAL_SAMPLES)
     t_all = time.time()
 
@@ -168,6 +170,16 @@ def pretrain(names=None, models_dir=MODELS_DIR, seed: int = 0, device=None, resu
     manifest["rebuild_seconds_estimate"] = rebuild_estimate(manifest)
     write_manifest(manifest, manifest_path)
     return manifest
+
+
+def runs_folder(models_dir, quick: bool = False) -> Path:
+    """Where a rebuild trains: ``outputs/pretrain/<name>`` for the kit's ``models/``; a rebuild into another
+    folder trains in run folders of its own (``outputs/pretrain-<folder>-<hash of its path>/<name>``), so
+    that it never overwrites another rebuild's checkpoints (what its ``--resume`` needs)."""
+    base, models_dir = "pretrain_quick" if quick else "pretrain", Path(models_dir).resolve()
+    if models_dir == MODELS_DIR.resolve():
+        return OUTPUTS_DIR / base
+    return OUTPUTS_DIR / f"{base}-{models_dir.name}-{hashlib.sha256(str(models_dir).encode()).hexdigest()[:8]}"
 
 
 def _save(manifest, manifest_path, name, model, command, seed, seconds, device, cfg, metrics, evaluation_seconds):

@@ -86,10 +86,11 @@ def test_a_sample_count_below_one_is_refused_by_the_parser(command, capsys):
 
 
 def test_pretrain_quick_writes_models_and_manifest(tmp_path, kit_home):
-    """Its run folders (outputs/pretrain_quick) land in kit_home's outputs/, never in the checkout's."""
+    """Its run folders (outputs/pretrain_quick-<models dir>-<hash>) land in kit_home's outputs/, never in the
+    checkout's."""
     r = _run("pretrain", "--all", "--quick", "--models-dir", str(tmp_path))  # every recipe, tiny: ~30 s
     assert r.returncode == 0, r.stderr
-    assert (kit_home / "outputs" / "pretrain_quick").is_dir()
+    assert len(list((kit_home / "outputs").glob(f"pretrain_quick-{tmp_path.name}-*"))) == 1
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     from mnist_gan_utils.registry import RECIPES
     assert set(manifest["models"]) == set(RECIPES)
@@ -130,8 +131,23 @@ def test_the_generator_rebuilt_by_continuing_the_averaged_6_epoch_run_equals_one
     assert both["generator"]["train_config"]["epochs"] == 2 and both["averaged_generator"]["train_config"]["epochs"] == 1
     for name in ("generator", "discriminator"):
         assert both[name]["sha256"] == alone[name]["sha256"]
-        assert both[name]["train_config"] == alone[name]["train_config"]
+        assert {**both[name]["train_config"], "run_dir": None} == {**alone[name]["train_config"], "run_dir": None}
     assert both["generator"]["training_seconds"] >= both["averaged_generator"]["training_seconds"]
+
+
+def test_two_rebuilds_into_two_models_folders_keep_their_own_run_folders(tmp_path, monkeypatch):
+    """A rebuild into another --models-dir trains in run folders of its own: a second rebuild elsewhere never
+    overwrites the first one's checkpoints (which its --resume needs); the kit's models/ keeps outputs/pretrain."""
+    import mnist_gan_utils.pretrain as pt
+    from mnist_gan_utils.paths import MODELS_DIR
+    monkeypatch.setattr(pt, "OUTPUTS_DIR", tmp_path / "outputs")
+    dirs = [tmp_path / folder / "models" for folder in ("a", "b")]
+    recorded = [pt.pretrain(["mlp_classifier"], d, quick=True, command="test")["models"]["mlp_classifier"]
+                ["train_config"]["run_dir"] for d in dirs]
+    runs = [pt.runs_folder(d, quick=True) / "mlp_classifier" for d in dirs]
+    assert recorded == [str(r) for r in runs] and runs[0] != runs[1]
+    assert all((r / "checkpoint.pt").is_file() for r in runs)
+    assert pt.runs_folder(MODELS_DIR) == tmp_path / "outputs" / "pretrain"
 
 
 def test_every_ladder_rung_has_a_recipe_and_a_bad_name_is_named():
