@@ -116,3 +116,12 @@ def test_training_writes_grids_and_a_resumed_run_equals_an_uninterrupted_one(tmp
     with torch.no_grad():
         error = torch.nn.functional.mse_loss(full.generator.net(x_t, t, y), x1 - x0).item()
     assert error < 0.97 * (x1 - x0).pow(2).mean().item()
+
+
+def test_solve_moves_noise_and_labels_drawn_on_the_cpu_to_the_networks_device():
+    """Notebook 07 draws its noise and labels on the CPU; with DEVICE on a GPU the network is there. The
+    meta device stands in for the GPU here: a tensor left on the CPU would fail to meet the network's."""
+    from mnist_gan_utils.models.flow_matching import VelocityUNet, solve
+    net = VelocityUNet(channels=8, emb_dim=16).to("meta")
+    x, states = solve(net, torch.randn(2, 1, 28, 28), torch.arange(2), steps=1, trajectory=True)
+    assert x.device.type == "meta" and x.shape == (2, 1, 28, 28) and states[0].device.type == "meta"

@@ -120,6 +120,8 @@ def solve(net: VelocityUNet, x0: torch.Tensor, labels: torch.Tensor, steps: int 
     if solver not in SOLVERS:
         raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
     step = euler_step if solver == "euler" else midpoint_step
+    device = next(net.parameters()).device  # noise and labels drawn on the CPU follow the network (a GPU)
+    x0, labels = x0.to(device), labels.to(device)
 
     def velocity(x, t):
         return guided_velocity(net, x, torch.full((x.shape[0],), t, device=x.device), labels, guidance)
