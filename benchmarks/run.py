@@ -271,7 +271,8 @@ def main(argv=None) -> int:
     path = (out or REPO_ROOT / "docs") / "benchmarks.md"
     path.parent.mkdir(parents=True, exist_ok=True)
     old = (REPO_ROOT / "docs" / "benchmarks.md").read_text()
-    path.write_text(text + "\n" + old[old.find("\n## "):] * ("\n## " in old))  # hand-written sections stay
+    kept = old[old.find("\n## "):] if "\n## " in old else ""  # the page's hand-written sections stay
+    path.write_text(text + "\n" + kept)
     return 0
 
 

@@ -21,7 +21,7 @@ from . import distributed
 from ..models.common import check_int, check_betas
 from .engine import BaseConfig, Run, prepare
 from .loop import Callback, fit
-from .monitors import ClassCollapse, Grid, judge_if_any
+from .monitors import Grid, class_check
 
 
 @dataclasses.dataclass
@@ -119,8 +119,7 @@ def train_dcgan(config: DCGANConfig | None = None, data=None,
         return dcgan_step(G_train, D_train, opt_G, opt_D, real, z)
 
     grid = Grid(run, start, lambda: G, fixed_noise(config).to(device), show=on_epoch_end)
-    judge = judge_if_any(device) if run.main else None  # the grid's digits as the kit's classifier reads them
-    monitors = [grid, ClassCollapse(grid, judge)] if judge is not None else [grid]
+    monitors = [grid, *class_check(run, grid, device)]  # the grid's digits as the kit's classifier reads them
     fit(run, start, batches.epoch, steps, step, (G, D), [*monitors, *callbacks], step_history=True)
     return GANResult(G.eval(), D.eval(), run.history, run.dir, grid.paths)
 

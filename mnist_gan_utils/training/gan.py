@@ -25,7 +25,7 @@ from .conditional import ConditionalConfig
 from .dcgan import GANResult, check_networks, fixed_noise
 from .engine import BaseConfig, Run, prepare
 from .loop import Callback, fit
-from .monitors import ClassCollapse, Grid, judge_if_any
+from .monitors import Grid, class_check
 from .self_conditioning import ClusterProbe, SelfConditioningConfig, self_condition
 from .wgan_gp import WGANGPConfig
 
@@ -136,10 +136,9 @@ def train_gan(config: GANConfig | None = None, data=None,
     grid = Grid(run, start, average.sampler, z_fixed, fixed_labels(config).to(device) if config.conditional else None,
                 nrow=10 if config.conditional else 8, show=on_epoch_end)
     callbacks = [average, grid, *callbacks]
-    judge = judge_if_any(device) if run.main else None
     if config.clusters and run.main:  # a collapse inside each cluster, which the grid hides
         probe = ClusterProbe(images, labels, config.noise_dim, config.seed, sampler=average.sampler)
         callbacks += [probe] if len(probe.codes) else []  # no cluster with two members to compare
-    callbacks += [ClassCollapse(grid, judge)] if judge is not None else []
+    callbacks += class_check(run, grid, device)
     fit(run, start, batches.epoch, steps, step, (G, D), callbacks, step_history=True)
     return GANResult(average.sampler().eval(), D.eval(), run.history, run.dir, grid.paths)

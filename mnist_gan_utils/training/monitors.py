@@ -85,6 +85,13 @@ class ClassCollapse(Callback):
         run.log(fixed_noise_top2_share=share)
 
 
+def class_check(run, grid: Grid, device) -> list:
+    """The loops' class check of ``grid``: ``[ClassCollapse]`` on the main process once the kit's classifier
+    exists, else none."""
+    judge = judge_if_any(device) if run.main else None
+    return [ClassCollapse(grid, judge)] if judge is not None else []
+
+
 def judge_if_any(device):
     """The kit's pretrained classifier, or None before one is built (the pixel-spread check still runs).
     Building it draws its initial weights: from a forked generator, so that the run's draws stay the same
