@@ -78,8 +78,7 @@ def save_checkpoint(obj: Any, path: str | os.PathLike) -> Path:
 
 
 def load_checkpoint(path: str | os.PathLike, map_location="cpu", expected_sha256: str | None = None) -> Any:
-    """Load a checkpoint with ``torch.load(..., weights_only=True)``, turning every failure into a
-    :class:`CheckpointError` that says which file and what is wrong."""
+    """Load a checkpoint with ``torch.load(..., weights_only=True)``; every failure is a :class:`CheckpointError`."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(_missing(path, "no such file. Check the path, or rebuild the pretrained models with "

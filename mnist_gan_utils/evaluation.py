@@ -1,12 +1,9 @@
 """Classifier-based figures for generated digits: pure functions over tensors and models.
 
-* ``recognised_rate``: share of digits whose top class probability is >= 0.9 (the published
-  notebooks' S0/S1 "error" made precise: error = 1 - recognised rate);
-* ``class_histogram`` and its KL divergence to uniform (mode dropping shows here);
-* ``frechet_distance`` on the classifier's penultimate features (torchmetrics' FID with the kit's
-  classifier as the feature network), reported beside the real-data floor;
-* ``label_accuracy`` for generation on demand, ``pairwise_distance`` for variety.
-Drawing the samples is :mod:`mnist_gan_utils.sampling`'s.
+The recognised rate makes the published notebooks' S0/S1 "error" precise (error = 1 - recognised rate);
+mode dropping shows in the class histogram; the Fréchet distance is torchmetrics' FID with the kit's
+classifier as the feature network, reported beside the real-data floor. Drawing the samples is
+:mod:`mnist_gan_utils.sampling`'s.
 """
 from __future__ import annotations
 
@@ -62,7 +59,7 @@ def features(classifier: nn.Module, images: torch.Tensor, batch_size: int = 250)
 
 
 def accuracy(classifier: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> float:
-    return (predict_proba(classifier, images).argmax(1) == labels.cpu()).float().mean().item()
+    return label_accuracy(classifier, images, labels)["label_accuracy"]
 
 
 def confusion_matrix(classifier: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -97,8 +94,7 @@ def kl_to_uniform(fractions: torch.Tensor) -> float:
 
 
 def frechet_distance_features(features_a: torch.Tensor, features_b: torch.Tensor) -> float:
-    """Fréchet distance between two sets of feature vectors ``(N, D)`` (torchmetrics' FID computation,
-    float64 statistics)."""
+    """Fréchet distance between two sets of features ``(N, D)`` (torchmetrics' FID, float64 statistics)."""
     from torchmetrics.image.fid import FrechetInceptionDistance
 
     precomputed = nn.Identity()  # the "feature network" of features computed already, of this size
@@ -244,6 +240,5 @@ def discriminator_scores(discriminator: nn.Module, images: torch.Tensor, batch_s
     if labels is None:
         raise ValueError("a ConditionalDiscriminator judges an image *and* its label: pass labels=")
     batches = iter(labels.cpu().split(batch_size))
-    device = next(discriminator.parameters()).device
-    return _in_batches(discriminator, lambda x: squash(discriminator(x * 2 - 1, next(batches).to(device))),
+    return _in_batches(discriminator, lambda x: squash(discriminator(x * 2 - 1, next(batches).to(x.device))),
                        images, batch_size)

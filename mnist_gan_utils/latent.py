@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import torch
 
+from .models.common import check_int
 from .sampling import sample, to_unit
 
 
@@ -15,8 +16,7 @@ def interpolate(z0: torch.Tensor, z1: torch.Tensor, steps: int = 10, method: str
     """
     if method not in ("linear", "slerp"):
         raise ValueError(f"method must be 'linear' or 'slerp', got {method!r}")
-    if not isinstance(steps, int) or steps < 2:
-        raise ValueError(f"steps must be an integer >= 2, got {steps!r}")
+    check_int("steps", steps, low=2)
     if z0.shape != z1.shape or z0.ndim != 1:
         raise ValueError(f"z0 and z1 must be two vectors of the same size, got {tuple(z0.shape)} and {tuple(z1.shape)}")
     t = torch.linspace(0, 1, steps, dtype=z0.dtype, device=z0.device)[:, None]

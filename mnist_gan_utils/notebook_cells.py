@@ -57,8 +57,8 @@ print("Setup:", setup_kit())'''.format(url=REPO_URL, url_env=URL_ENV)
 
 
 def colab_url(notebook_name: str) -> str:
-    return f"{REPO_URL.replace('https://github.com/', 'https://colab.research.google.com/github/')}" \
-           f"/blob/main/notebooks/{notebook_name}"
+    colab = REPO_URL.replace("https://github.com/", "https://colab.research.google.com/github/")
+    return f"{colab}/blob/main/notebooks/{notebook_name}"
 
 
 def badge(notebook_name: str) -> str:

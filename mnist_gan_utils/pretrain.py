@@ -8,6 +8,7 @@ The metrics written to the manifest are measured on held-out data (the MNIST tes
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import os
 import platform
@@ -66,26 +67,15 @@ def _machine(device) -> str:
             f"{torch.get_num_threads()} threads")
 
 
-def _entry(name, model, models_dir, command, seed, seconds, device, train_config, metrics) -> dict:
-    path = save_checkpoint(model, Path(models_dir) / file_name(name))
-    return {"file": path.name, "class": type(model).__name__, "config": constructor_args(name, model),
-            "sha256": sha256_file(path), "parameters": sum(p.numel() for p in model.parameters()),
-            "command": command, "seed": seed, "training_seconds": round(seconds, 1), "machine": _machine(device),
-            "torch": torch.__version__, "train_config": train_config, "metrics": metrics,
-            "targets": RECIPES[name].targets}
-
-
 def variety_ratios(images, labels, real_images, real_labels, n: int = 100) -> list[float]:
     """Per digit: mean pairwise pixel distance of ``n`` samples / that of ``n`` real digits of the class."""
-    out = []
-    for d in range(10):
-        fake_d, real_d = images[labels == d][:n], real_images[real_labels == d][:n]
-        out.append(ev.pairwise_distance(fake_d) / ev.pairwise_distance(real_d))
-    return out
+    return [ev.pairwise_distance(images[labels == d][:n]) / ev.pairwise_distance(real_images[real_labels == d][:n])
+            for d in range(10)]
 
 
 class Measure:
-    """What every model's figures are measured on: ``n`` held-out samples, fresh seeds, the judges."""
+    """What every model's figures are measured on: ``n`` held-out samples, fresh seeds, the judges. One method
+    per kind of ``Recipe.metrics``: (its recipe, the model, the loop's result, its config) -> the figures."""
 
     def __init__(self, models_dir, device, seed: int, n: int):
         self.models_dir, self.device, self.seed, self.n = models_dir, device, seed, n
@@ -103,18 +93,51 @@ class Measure:
         return ev.evaluate_generator(model, self.pretrained(JUDGE), self.n, self.seed + 1, self.x_test_eval,
                                      self.x_train)
 
-    def discriminator(self, recipe, model, result, cfg):
-        return discriminator_metrics(result, cfg, self.x_test_eval, self.y_test[:self.n], self.n, self.seed + 2)
+    def discriminator(self, recipe, D, result, cfg):
+        """Mean D(x) on held-out real digits and mean D(G(z)) on fresh fakes (a cGAN's D with their labels).
+        A WGAN-GP critic's scores are not probabilities: its raw means and their gap (the critic's estimate
+        of the Wasserstein distance) are reported instead."""
+        labels = ev.balanced_labels(self.n) if getattr(D, "conditional", False) else None
+        fake = ev.sample(result.generator, self.n, self.seed + 2, labels=labels)
+        raw = getattr(cfg, "loss", "bce") == "wgan-gp"
+        real_labels = None if labels is None else self.y_test[:self.n]
+        d_real = ev.discriminator_scores(D, self.x_test_eval, labels=real_labels, raw=raw).mean()
+        d_fake = ev.discriminator_scores(D, fake, labels=labels, raw=raw).mean()
+        if raw:
+            return {"mean_critic_test": d_real.item(), "mean_critic_fake": d_fake.item(),
+                    "wasserstein_estimate": (d_real - d_fake).item()}
+        return {"mean_D_x_test": d_real.item(), "mean_D_G_z": d_fake.item()}
 
-    def flow_matching(self, recipe, model, result, cfg):
-        return flow_matching_metrics(model, self.pretrained(JUDGE), self.n, self.seed + 1, self.x_test_eval,
-                                     self.x_train)
+    def flow_matching(self, recipe, G, result, cfg):
+        """The kit's figures with the model's sampling settings, the seconds to draw and measure them, and the
+        same network's figures without a label (guidance 0)."""
+        evaluate = functools.partial(ev.evaluate_generator, G, self.pretrained(JUDGE), self.n, self.seed + 1,
+                                     self.x_test_eval, self.x_train)
+        t0 = time.time()
+        metrics = evaluate()
+        metrics["sampling_seconds"] = time.time() - t0
+        guidance, G.guidance = G.guidance, 0.0
+        try:
+            plain = evaluate()
+        finally:
+            G.guidance = guidance
+        metrics.update({f"unconditional_{k}": plain[k] for k in ("recognised_rate", "min_class_fraction",
+                                                              "max_class_fraction", "frechet_ratio")})
+        return metrics
 
     def predictor(self, recipe, model, result, cfg):
+        """The latent code predictor's figures on its digits asked for: read by the classifier it was trained
+        against, and by the second judge, which it never saw (``judge_*``: the fair figures); variety per digit."""
         per = max(self.n // 10, 10)
         images, labels = ev.sample_digits(model, self.pretrained(recipe.draws_with), range(10), per, self.seed + 1)
-        return predictor_metrics(images, labels, self.pretrained(JUDGE), self.pretrained(SECOND_JUDGE),
-                                 self.x_test, self.y_test, per, result.bank_sizes)
+        classifier, judge = self.pretrained(JUDGE), self.pretrained(SECOND_JUDGE)
+        acc, fair = ev.label_accuracy(classifier, images, labels), ev.label_accuracy(judge, images, labels)
+        variety = variety_ratios(images, labels, self.x_test, self.y_test, n=min(100, per))
+        return {"label_accuracy": acc["label_accuracy"], "per_digit_accuracy": acc["per_digit"],
+                "recognised_rate": ev.recognised_rate(ev.predict_proba(classifier, images)),
+                "judge_label_accuracy": fair["label_accuracy"], "judge_per_digit_accuracy": fair["per_digit"],
+                "judge_recognised_rate": ev.recognised_rate(ev.predict_proba(judge, images)),
+                "variety_ratio": variety, "min_variety_ratio": min(variety), "bank_sizes": result.bank_sizes}
 
 
 def pretrain(names=None, models_dir=MODELS_DIR, seed: int = 0, device=None, resume: bool = False,
@@ -183,42 +206,18 @@ def runs_folder(models_dir, quick: bool = False) -> Path:
 
 
 def _save(manifest, manifest_path, name, model, command, seed, seconds, device, cfg, metrics, evaluation_seconds):
+    path = save_checkpoint(model, manifest_path.parent / file_name(name))
     train_config = dataclasses.asdict(cfg)
     if train_config.get("run_dir"):  # no paths of the machine that built it
         train_config["run_dir"] = relative(train_config["run_dir"])
-    manifest["models"][name] = _entry(name, model, manifest_path.parent, command, seed, seconds, device,
-                                      train_config, metrics)
-    manifest["models"][name]["evaluation_seconds"] = round(evaluation_seconds, 1)
+    manifest["models"][name] = {
+        "file": path.name, "class": type(model).__name__, "config": constructor_args(name, model),
+        "sha256": sha256_file(path), "parameters": sum(p.numel() for p in model.parameters()),
+        "command": command, "seed": seed, "training_seconds": round(seconds, 1), "machine": _machine(device),
+        "torch": torch.__version__, "train_config": train_config, "metrics": metrics,
+        "targets": RECIPES[name].targets, "evaluation_seconds": round(evaluation_seconds, 1)}
     write_manifest(manifest, manifest_path)  # after every model: an interrupted rebuild loses nothing
     print(f"[pretrain] {name}: {metrics_summary(metrics)} ({seconds:.0f} s)", flush=True)
-
-
-def predictor_metrics(images, labels, classifier, judge, real_images, real_labels, per: int, bank_sizes) -> dict:
-    """The latent code predictor's figures on its digits asked for: read by the classifier it was trained
-    against, and by the second judge, which it never saw (``judge_*``: the fair figures); variety per digit."""
-    acc, fair = ev.label_accuracy(classifier, images, labels), ev.label_accuracy(judge, images, labels)
-    variety = variety_ratios(images, labels, real_images, real_labels, n=min(100, per))
-    return {"label_accuracy": acc["label_accuracy"], "per_digit_accuracy": acc["per_digit"],
-            "recognised_rate": ev.recognised_rate(ev.predict_proba(classifier, images)),
-            "judge_label_accuracy": fair["label_accuracy"], "judge_per_digit_accuracy": fair["per_digit"],
-            "judge_recognised_rate": ev.recognised_rate(ev.predict_proba(judge, images)),
-            "variety_ratio": variety, "min_variety_ratio": min(variety), "bank_sizes": bank_sizes}
-
-
-def flow_matching_metrics(G, classifier, n: int, seed: int, real_test, real_train) -> dict:
-    """The kit's figures of the flow-matching model with its sampling settings, the seconds to draw and
-    measure ``n`` digits, and the same network's figures without a label (guidance 0)."""
-    t0 = time.time()
-    metrics = ev.evaluate_generator(G, classifier, n, seed, real_test, real_train)
-    metrics["sampling_seconds"] = time.time() - t0
-    guidance, G.guidance = G.guidance, 0.0
-    try:
-        plain = ev.evaluate_generator(G, classifier, n, seed, real_test, real_train)
-    finally:
-        G.guidance = guidance
-    metrics.update({f"unconditional_{k}": plain[k] for k in ("recognised_rate", "min_class_fraction",
-                                                              "max_class_fraction", "frechet_ratio")})
-    return metrics
 
 
 def train_generator(name: str, **overrides):
@@ -239,9 +238,7 @@ def costs_table(manifest: dict | None = None) -> str:
     manifest = read_manifest(MODELS_DIR / "manifest.json") if manifest is None else manifest
     models = manifest["models"]
     lines = ["| model | trained with it | training (min) | evaluation (min) | rebuild it with |", "|---|---|---|---|---|"]
-    for name in registry.built():
-        if name not in models:
-            continue
+    for name in [n for n in registry.built() if n in models]:
         entry, partner = models[name], registry.partners().get(name)
         evaluation = max(entry.get("evaluation_seconds", 0), models.get(partner, {}).get("evaluation_seconds", 0))
         lines.append(f"| `{name}` | {f'`{partner}`' if partner else '–'} | {entry.get('training_seconds', 0) / 60:.1f} | "
@@ -268,22 +265,6 @@ def rebuild_estimate(manifest: dict) -> float:
         if RECIPES[name].continues in models:  # its training seconds include the shorter run's, trained once
             total -= models[RECIPES[name].continues].get("training_seconds", 0)
     return round(total, 1)
-
-
-def discriminator_metrics(result, cfg, x_test, y_test, n: int, seed: int) -> dict:
-    """Mean D(x) on held-out real digits and mean D(G(z)) on fresh fakes (a cGAN's D with their labels).
-    A WGAN-GP critic's scores are not probabilities: its raw means and their gap (the critic's estimate
-    of the Wasserstein distance) are reported instead."""
-    G, D = result.generator, result.discriminator
-    labels = ev.balanced_labels(n) if getattr(D, "conditional", False) else None
-    fake = ev.sample(G, n, seed, labels=labels)
-    raw = getattr(cfg, "loss", "bce") == "wgan-gp"
-    d_real = ev.discriminator_scores(D, x_test, labels=y_test if labels is not None else None, raw=raw)
-    d_fake = ev.discriminator_scores(D, fake, labels=labels, raw=raw)
-    if raw:
-        return {"mean_critic_test": d_real.mean().item(), "mean_critic_fake": d_fake.mean().item(),
-                "wasserstein_estimate": (d_real.mean() - d_fake.mean()).item()}
-    return {"mean_D_x_test": d_real.mean().item(), "mean_D_G_z": d_fake.mean().item()}
 
 
 def metrics_summary(m: dict) -> str:

@@ -1,5 +1,4 @@
 """The kit's networks: ``nn.Module``s only, configured by constructor arguments. No training, no I/O.
-One module per family; the DCGAN of notebook 02 is :mod:`.dcgan`, and every other family sits beside it.
 
 Image conventions (one per model, stated once here):
   * generators (``Generator`` and the others) output Tanh images in [-1, 1] and train on data scaled to [-1, 1];
@@ -20,6 +19,6 @@ from .vae import VAE, Decoder, Encoder
 from .wgan_gp import Critic
 
 __all__ = ["CLUSTER_EMBEDDINGS", "CentroidEmbedding", "Classifier", "ConditionalDiscriminator", "ConditionalGenerator",
-           "Critic", "Decoder", "Discriminator", "Encoder", "FlowMatchingGenerator", "Generator", "IMAGE_SHAPE", "LatentCodePredictor",
-           "MAX_CLUSTERS", "MLPClassifier", "MNIST_MEAN", "MNIST_STD", "NUM_CLASSES", "SelfConditionedDiscriminator",
-           "SelfConditionedGenerator", "VAE", "VelocityUNet", "check_cluster_embedding"]
+           "Critic", "Decoder", "Discriminator", "Encoder", "FlowMatchingGenerator", "Generator", "IMAGE_SHAPE",
+           "LatentCodePredictor", "MAX_CLUSTERS", "MLPClassifier", "MNIST_MEAN", "MNIST_STD", "NUM_CLASSES",
+           "SelfConditionedDiscriminator", "SelfConditionedGenerator", "VAE", "VelocityUNet", "check_cluster_embedding"]

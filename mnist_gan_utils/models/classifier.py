@@ -5,22 +5,17 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .common import IMAGE_SHAPE, NUM_CLASSES, check_input, check_int
+from .common import IMAGE_SHAPE, NUM_CLASSES, check_input, check_int, check_ints
 
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 
 
 class Classifier(nn.Module):
-    """CNN digit classifier: image ``(N, 1, 28, 28)`` in [0, 1] -> 10 logits.
-
-    ``features(x)`` returns the penultimate ``(N, feature_dim)`` activations used for the
-    Fréchet distance.
-    """
+    """CNN digit classifier: image ``(N, 1, 28, 28)`` in [0, 1] -> 10 logits."""
 
     def __init__(self, channels: int = 32, feature_dim: int = 128, dropout: float = 0.3):
         super().__init__()
-        check_int("channels", channels)
-        check_int("feature_dim", feature_dim)
+        check_ints(channels=channels, feature_dim=feature_dim)
         self.channels, self.feature_dim = c, f = channels, feature_dim
 
         def block(cin, cout):
@@ -35,6 +30,7 @@ class Classifier(nn.Module):
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(f, NUM_CLASSES))  # (N, 10) logits
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The penultimate ``(N, feature_dim)`` activations, used for the Fréchet distance."""
         check_input("Classifier input x", x, IMAGE_SHAPE, "(N, 1, 28, 28)", self)
         return self.body((x - MNIST_MEAN) / MNIST_STD)
 
@@ -45,9 +41,8 @@ class Classifier(nn.Module):
 class MLPClassifier(nn.Module):
     """A second judge, of another kind: pixels ``(N, 1, 28, 28)`` in [0, 1] -> two hidden layers -> 10 logits.
 
-    Trained separately from :class:`Classifier` and never used to train a generator: a model tuned to
-    please the CNN (the latent code predictor is) is scored by this one too, so a figure that only the
-    CNN believes shows up as a gap between the two."""
+    Never used to train a generator: a model tuned to please the CNN (the latent code predictor is) is
+    scored by this one too, so a figure that only the CNN believes shows up as a gap between the two."""
 
     def __init__(self, hidden: int = 512, dropout: float = 0.2):
         super().__init__()

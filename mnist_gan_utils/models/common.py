@@ -3,6 +3,7 @@ wrong shape, dtype or device into an error naming the argument."""
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import torch
 from torch import nn
@@ -27,6 +28,11 @@ def check_int(name, value, low=1, high=None):
         raise ValueError(f"{name} must be an integer {allowed}, got {value!r}")
 
 
+def check_ints(low=1, **values) -> None:
+    for name, value in values.items():  # in the order given, as separate check_int calls would
+        check_int(name, value, low)
+
+
 def _finite_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and \
         (isinstance(value, int) or math.isfinite(value))  # an int is finite, and may be too large for a float
@@ -46,6 +52,30 @@ def check_betas(value) -> None:
     pair = isinstance(value, (tuple, list)) and len(value) == 2
     if not (pair and all(_finite_number(b) and 0 <= b < 1 for b in value)):
         raise ValueError(f"betas must be a pair (beta1, beta2), each in [0, 1), got {value!r}")
+
+
+# Checks of config fields, by name (a config's CHECKS): each takes (name, value).
+def integer(low: int = 1, high: int | None = None) -> Callable:
+    """A check of a config field: an integer in [low, high] (no bound above: ``high=None``)."""
+    return lambda name, value: check_int(name, value, low, high)
+
+
+def number(low: float, high: float, high_open: bool = False) -> Callable:
+    """A check of a config field: a finite number in [low, high], or [low, high) with ``high_open``."""
+    return lambda name, value: check_range(name, value, low, high, high_open)
+
+
+def optional(check: Callable) -> Callable:
+    """A check of a config field that also lets ``None`` through."""
+    return lambda name, value: value is None or check(name, value)
+
+
+def rule(ok: Callable, allowed: str) -> Callable:
+    """A check of a config field: ``ok(value)`` must hold, else "<name> must be <allowed>, got <value>"."""
+    def check(name, value):
+        if not ok(value):
+            raise ValueError(f"{name} must be {allowed}, got {value!r}")
+    return check
 
 
 def check_input(name: str, x, trailing: tuple, what: str, module: nn.Module):
@@ -76,8 +106,7 @@ def _normal(u: torch.Tensor) -> torch.Tensor:
 
 def _slices(u: torch.Tensor, cdf: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """The slice of (0, 1) each quantile ``u`` falls in, when slice k ends at ``cdf[k]`` (cumulative shares),
-    and the edges of the slices ``(K + 1,)``. A self-conditioned G's clusters and the decoder's prior
-    components are picked this way from the first noise number."""
+    and the edges of the slices ``(K + 1,)``."""
     k = torch.bucketize(u, cdf[:-1].contiguous()).clamp_max(cdf.numel() - 1)
     return k, nn.functional.pad(cdf, (1, 0))
 
@@ -89,8 +118,7 @@ class CountedWeights:
 
     def load_state_dict(self, state_dict, *args, **kwargs):
         if isinstance(state_dict, dict) and kwargs.get("strict", args[0] if args else True):
-            found = self._weights_args(state_dict)
-            wrong = {k: v for k, v in found.items() if getattr(self, k) != v}
+            wrong = {k: v for k, v in self._weights_args(state_dict).items() if getattr(self, k) != v}
             if wrong:
                 name = type(self).__name__
                 theirs = ", ".join(f"{k}={v!r}" for k, v in wrong.items())

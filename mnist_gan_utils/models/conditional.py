@@ -4,24 +4,21 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .common import IMAGE_SHAPE, NUM_CLASSES, check_input, check_int, check_labels, flat_noise
+from .common import IMAGE_SHAPE, NUM_CLASSES, check_input, check_int, check_ints, check_labels, flat_noise
 from .labelled import _add_label_parts, _generator_net, _labelled_logits
 
 
 class ConditionalGenerator(nn.Module):
     """Conditional DCGAN generator (cGAN): noise ``(N, noise_dim)`` and digit labels ``(N,)`` -> image
-    ``(N, 1, 28, 28)`` in [-1, 1]. The label is embedded (``embed_dim`` numbers) and joined to the
-    noise; the body is the labelled generators' (``labelled._generator_net``: 1 -> 7 -> 14 -> 28, with a 3x3
-    refinement when ``deep``), not notebook 02's :class:`Generator`.
-    """
+    ``(N, 1, 28, 28)`` in [-1, 1]. The label's embedding (``embed_dim`` numbers) joins the noise in the
+    labelled generators' body (``labelled._generator_net``; ``deep`` adds a 3x3 convolution at 14x14), not
+    notebook 02's :class:`Generator`."""
 
     conditional = True
 
     def __init__(self, noise_dim: int = 64, channels: int = 32, deep: bool = True, embed_dim: int = 16):
         super().__init__()
-        check_int("noise_dim", noise_dim)
-        check_int("channels", channels)
-        check_int("embed_dim", embed_dim)
+        check_ints(noise_dim=noise_dim, channels=channels, embed_dim=embed_dim)
         self.noise_dim, self.channels, self.deep, self.embed_dim = noise_dim, channels, deep, embed_dim
         self.embed = nn.Embedding(NUM_CLASSES, embed_dim)                 # (N,) -> (N, embed_dim)
         self.net = _generator_net(noise_dim + embed_dim, channels, deep)
@@ -31,7 +28,7 @@ class ConditionalGenerator(nn.Module):
         z = flat_noise(z)
         check_input("ConditionalGenerator input z", z, (self.noise_dim,), f"(N, {self.noise_dim})", self)
         check_input("ConditionalGenerator embedding", embedding, (self.embed_dim,), f"(N, {self.embed_dim})", self)
-        return self.net(torch.cat([z, embedding], 1)[:, :, None, None])  # (N, noise_dim + embed_dim, 1, 1) in
+        return self.net(torch.cat([z, embedding], 1)[:, :, None, None])  # in: (N, noise_dim + embed_dim, 1, 1)
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         check_labels("ConditionalGenerator labels", labels, z.shape[0] if isinstance(z, torch.Tensor) else None)

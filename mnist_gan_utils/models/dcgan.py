@@ -1,11 +1,7 @@
 """The DCGAN (Radford et al., 2016) at 28x28: the generator and discriminator notebook 02 teaches.
 
 The pair is the one the published MNIST GAN of this kit's loading idiom used (``Generator(noise_dim=64)``).
-``G`` grows the noise from 1x1 to 28x28 through four transposed convolutions with BatchNorm and ReLU, and
-ends in Tanh: pixels in [-1, 1], so the real digits are scaled to [-1, 1] too. ``D`` shrinks an image back
-to 1x1 with three strided convolutions, BatchNorm and LeakyReLU, and a linear layer gives one logit (no
-sigmoid: train it with ``binary_cross_entropy_with_logits``, which is numerically stable).
-
+``D`` ends in a logit, not a sigmoid: ``binary_cross_entropy_with_logits`` is numerically stable.
 A transposed convolution with kernel k and stride s turns size n into (n - 1) * s + k, and a convolution
 turns n into (n - k) // s + 1. 28 is not a power of two, so the kernels are odd where they need to be:
 G goes 1 -> 3 -> 6 -> 13 -> 28 and D goes 28 -> 13 -> 5 -> 1. Why this pair and not another:

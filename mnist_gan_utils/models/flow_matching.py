@@ -8,9 +8,6 @@ velocity is ``x1 - x0`` at every ``t``. :class:`VelocityUNet` ``v(x_t, t, label)
 (Ho & Salimans, 2022): the network also learns the velocity with no label (the *null label*,
 ``NUM_CLASSES``), and the sampler moves along ``v_none + w (v_label - v_none)``: ``w = 0`` draws without
 a label, ``w = 1`` follows the label, ``w > 1`` follows it harder (cleaner digits, less variety).
-
-:class:`FlowMatchingGenerator` wraps the network and the solver as a generator like the others: noise
-``(N, 784)`` and labels in, images in [-1, 1] out, so ``sampling.sample`` draws from it.
 """
 from __future__ import annotations
 
@@ -20,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .common import IMAGE_SHAPE, NUM_CLASSES, check_input, check_int, memory_format
+from .common import IMAGE_SHAPE, NUM_CLASSES, check_input, check_int, check_ints, memory_format
 
 NULL_LABEL = NUM_CLASSES   # the label of "no label": what guidance compares the label with
 SOLVERS = ("euler", "midpoint")
@@ -56,15 +53,12 @@ class VelocityUNet(nn.Module):
     """``v(x, t, labels)``: images ``(N, 1, 28, 28)`` on the path, times ``(N,)`` in [0, 1] and labels ``(N,)``
     in 0..10 (10: no label) -> velocities ``(N, 1, 28, 28)``.
 
-    A small U-Net that works on 2x2 patches: the image becomes a 14x14 map, goes down to 7x7 and back up
-    with the 14x14 features carried across, and a transposed convolution turns each position back into a
-    2x2 patch. Starting at 14x14 rather than 28x28 makes it several times cheaper on a CPU, which matters
-    because drawing a digit takes many evaluations."""
+    A small U-Net on 2x2 patches (shapes on the layers): starting at 14x14 rather than 28x28 makes it several
+    times cheaper on a CPU, which matters because drawing a digit takes many evaluations."""
 
     def __init__(self, channels: int = 64, emb_dim: int = 128):
         super().__init__()
-        check_int("channels", channels, low=8)
-        check_int("emb_dim", emb_dim, low=8)
+        check_ints(low=8, channels=channels, emb_dim=emb_dim)
         if channels % 8:
             raise ValueError(f"channels must be a multiple of 8 (GroupNorm's 8 groups), got {channels}")
         self.channels, self.emb_dim = c, e = channels, emb_dim
@@ -125,11 +119,10 @@ def solve(net: VelocityUNet, x0: torch.Tensor, labels: torch.Tensor, steps: int 
 
     def velocity(x, t):
         return guided_velocity(net, x, torch.full((x.shape[0],), t, device=x.device), labels, guidance)
-    x, states = x0, [x0]
+    states = [x0]
     for i in range(steps):
-        x = step(velocity, x, i / steps, 1 / steps)
-        states.append(x)
-    return (x, states) if trajectory else x
+        states.append(step(velocity, states[-1], i / steps, 1 / steps))
+    return (states[-1], states) if trajectory else states[-1]
 
 
 class FlowMatchingGenerator(nn.Module):
@@ -143,8 +136,7 @@ class FlowMatchingGenerator(nn.Module):
                  guidance: float = 1.5):
         super().__init__()
         self.net = VelocityUNet(channels, emb_dim)
-        self.channels, self.emb_dim = channels, emb_dim
-        self.noise_dim = 28 * 28
+        self.channels, self.emb_dim, self.noise_dim = channels, emb_dim, 28 * 28
         self.steps, self.solver, self.guidance = steps, solver, guidance
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:

@@ -1,6 +1,5 @@
 """The parts shared by the DCGANs that see a label, either a digit (the conditional GAN) or a k-means
-cluster of look-alike digits (the self-conditioned GAN): G's body, D's body with the label joined to the
-image and projected on its features, and a cluster's vector computed from its centroid."""
+cluster of look-alike digits (the self-conditioned GAN): G's and D's bodies, and a cluster's vector."""
 from __future__ import annotations
 
 import torch
@@ -13,11 +12,11 @@ CLUSTER_EMBEDDINGS = ("centroid", "table")  # how a self-conditioned G and D tur
 
 class CentroidEmbedding(nn.Module):
     """A cluster's vector computed from where the cluster lies, not looked up in a table: a small MLP of
-    its k-means centroid (``points``, the standardised principal components, set by training).
+    its k-means centroid (``points``, the standardised principal components, set by training). Cluster
+    numbers ``(N,)`` -> ``(N, out_dim)``, like ``nn.Embedding``.
 
     Neighbouring clusters get neighbouring vectors, so what G and D learn of one cluster carries to its
-    look-alikes; with a table (``nn.Embedding``), each cluster's vector learns only from its own digits.
-    ``forward(codes)`` maps cluster numbers ``(N,)`` to ``(N, out_dim)``, like ``nn.Embedding``."""
+    look-alikes; with a table (``nn.Embedding``), each cluster's vector learns only from its own digits."""
 
     hidden = 256
 
@@ -58,15 +57,13 @@ def _embedding_args(state_dict: dict) -> dict:
 
 def _generator_net(in_dim: int, c: int, deep: bool) -> nn.Sequential:
     """The DCGAN generator body: ``(N, in_dim, 1, 1)`` -> ``(N, 1, 28, 28)`` in [-1, 1]."""
-    def refine(ch):  # a 3x3 convolution at the same resolution: more capacity, same shape
-        return [nn.Conv2d(ch, ch, 3, 1, 1, bias=False), nn.BatchNorm2d(ch), nn.ReLU(True)] if deep else []
-
     return nn.Sequential(
         # (N, in_dim, 1, 1) -> (N, 4c, 7, 7)
         nn.ConvTranspose2d(in_dim, 4 * c, 7, 1, 0, bias=False), nn.BatchNorm2d(4 * c), nn.ReLU(True),
         # (N, 4c, 7, 7) -> (N, 2c, 14, 14)
         nn.ConvTranspose2d(4 * c, 2 * c, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * c), nn.ReLU(True),
-        *refine(2 * c),
+        # deep: (N, 2c, 14, 14) -> (N, 2c, 14, 14), a 3x3 convolution at the same resolution: more capacity
+        *([nn.Conv2d(2 * c, 2 * c, 3, 1, 1, bias=False), nn.BatchNorm2d(2 * c), nn.ReLU(True)] if deep else []),
         # (N, 2c, 14, 14) -> (N, 1, 28, 28)
         nn.ConvTranspose2d(2 * c, 1, 4, 2, 1), nn.Tanh(),
     )
@@ -74,10 +71,8 @@ def _generator_net(in_dim: int, c: int, deep: bool) -> nn.Sequential:
 
 def _add_label_parts(module: nn.Module, num: int, channels: int, norm: str, deep: bool,
                      embedding: str = "table", pca_dim: int = 50) -> None:
-    """A D that knows each image's label (a digit, or a cluster): the label's 28x28 map joined to the
-    image as a second channel of a DCGAN discriminator body, and its *projection* on the body's last features
-    (Miyato & Koyama, 2018). ``embedding='centroid'`` computes both from the cluster's centroid
-    (:class:`CentroidEmbedding`)."""
+    """A D that knows each image's label (a digit, or a cluster), as :class:`.ConditionalDiscriminator`
+    describes; ``embedding='centroid'`` computes the label's map and projection with :class:`CentroidEmbedding`."""
     if norm not in ("batch", "spectral", "none"):
         raise ValueError(f"norm must be 'batch', 'spectral' or 'none', got {norm!r}")
     spectral, centroid = norm == "spectral", embedding == "centroid"
@@ -99,10 +94,9 @@ def _add_label_parts(module: nn.Module, num: int, channels: int, norm: str, deep
     module.head = sn(nn.Linear(top * 49, 1))                                  # (N, 1) logit
     if centroid:                                                              # (N,) -> (N, top * 49)
         module.project = CentroidEmbedding(num, top * 49, pca_dim, spectral)
-        return
-    module.project = sn(nn.Embedding(num, top * 49))                          # (N,) -> (N, top * 49)
-    nn.init.normal_(module.project.weight if not spectral else module.project.parametrizations.weight.original,
-                    std=0.02)
+    else:
+        module.project = project = sn(nn.Embedding(num, top * 49))            # (N,) -> (N, top * 49)
+        nn.init.normal_(project.parametrizations.weight.original if spectral else project.weight, std=0.02)
 
 
 def _labelled_logits(module: nn.Module, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .common import MAX_CLUSTERS, NUM_CLASSES, _normal, _uniform, check_input, check_int, check_labels
+from .common import MAX_CLUSTERS, NUM_CLASSES, _normal, _uniform, check_input, check_int, check_ints, check_labels
 
 
 class LatentCodePredictor(nn.Module):
@@ -13,16 +13,14 @@ class LatentCodePredictor(nn.Module):
 
     For a self-conditioned generator (``clusters > 0``) the code's first number only picks the cluster
     (a step, with no gradient to learn from), so the predictor picks it outright: the noise's first
-    number draws a cluster from ``cluster_given_digit`` (how often each cluster gave that digit, measured
-    by training), the code's first number is set inside that cluster's slice, and the network writes the
-    other ``noise_dim - 1`` numbers, knowing digit and cluster.
-    """
+    number draws a cluster from ``cluster_given_digit`` (:meth:`set_clusters`), the code's first number is
+    set inside that cluster's slice, and the network writes the other ``noise_dim - 1`` numbers, knowing
+    digit and cluster."""
 
     def __init__(self, noise_dim: int = 64, eps_dim: int = 16, hidden: int = 256, clusters: int = 0):
         super().__init__()
         check_int("noise_dim", noise_dim, low=2 if clusters else 1)
-        check_int("eps_dim", eps_dim)
-        check_int("hidden", hidden)
+        check_ints(eps_dim=eps_dim, hidden=hidden)
         check_int("clusters", clusters, low=0, high=MAX_CLUSTERS)
         self.noise_dim, self.eps_dim, self.hidden, self.clusters = noise_dim, eps_dim, hidden, clusters
         self.embed = nn.Embedding(NUM_CLASSES, hidden)  # (N, hidden)

@@ -16,13 +16,10 @@ class SelfConditionedGenerator(CountedWeights, nn.Module):
     """Noise ``(N, noise_dim)`` -> image ``(N, 1, 28, 28)`` in [-1, 1], through one of ``clusters`` groups
     of look-alike digits (see :mod:`mnist_gan_utils.clusters`).
 
-    The first noise number picks the cluster (each as often as in the training set); its embedding joins
-    the other ``noise_dim - 1`` numbers in a DCGAN body (with an extra 3x3 convolution at 14x14 when
-    ``deep``). It is still a plain function of Gaussian noise: ``G(z)``; ``G(z, codes)`` asks for given
-    clusters instead (training does). ``cluster_embedding='centroid'`` computes the embedding from the
-    cluster's centroid (a :class:`CentroidEmbedding`: look-alike clusters share what they learn);
-    ``'table'`` learns one vector per cluster. Sample in ``eval()`` mode.
-    """
+    The first noise number picks the cluster (:meth:`code`); its embedding (``cluster_embedding``: a
+    :class:`CentroidEmbedding`, or ``'table'``: one vector per cluster) joins the other ``noise_dim - 1``
+    numbers in the labelled generators' body (``deep`` adds a 3x3 convolution at 14x14). ``G(z, codes)``
+    asks for given clusters instead (training does). Sample in ``eval()`` mode."""
 
     conditional = False
 
@@ -76,10 +73,8 @@ class SelfConditionedDiscriminator(CountedWeights, nn.Module):
     ``D(x, codes)`` judges "a real member of cluster c".
 
     ``D(x)`` finds the nearest cluster itself (the k-means centroids are buffers, set by training), so it
-    still scores any image on its own. The cluster enters as a 28x28 map joined to the image and as a
-    projection on D's last features (as in the conditional GAN's D), computed by
-    a :class:`CentroidEmbedding` (``cluster_embedding='centroid'``) or a table per cluster ('table').
-    """
+    still scores any image on its own. The cluster enters as the conditional GAN's D takes its label, through
+    a :class:`CentroidEmbedding` (``cluster_embedding='centroid'``) or a table per cluster ('table')."""
 
     conditional = False
     _weights_args = staticmethod(_embedding_args)
@@ -101,9 +96,9 @@ class SelfConditionedDiscriminator(CountedWeights, nn.Module):
     def set_clusters(self, fitted) -> None:
         """Copy a :class:`~mnist_gan_utils.clusters.PixelClusters`' PCA and centroids into the buffers."""
         with torch.no_grad():
-            for name, value in (("pca_mean", fitted.mean), ("pca_components", fitted.components),
-                                ("centroids", fitted.centroids)):
-                getattr(self, name).copy_(value)
+            self.pca_mean.copy_(fitted.mean)
+            self.pca_components.copy_(fitted.components)
+            self.centroids.copy_(fitted.centroids)
         for part in (self.embed, self.project):
             if isinstance(part, CentroidEmbedding):
                 part.set_points(fitted.centroids)

@@ -10,13 +10,11 @@ from .common import IMAGE_SHAPE, MAX_CLUSTERS, CountedWeights, _normal, _slices,
 class Decoder(CountedWeights, nn.Module):
     """MLP decoder: noise ``(N, latent_dim)`` -> image ``(N, 1, 28, 28)`` in [0, 1].
 
-    Two steps: :meth:`prior` turns standard Gaussian noise into a *code* (a point of the VAE's latent
-    space), :meth:`decode` draws the code's digit. With ``components=0`` the prior is the VAE's own
-    N(0, I) and a code is the noise itself. With ``components=K`` it is a mixture of K Gaussians fitted,
-    after training, to where the encoder puts real digits (an *ex-post* prior, Ghosh et al., 2020): the
-    KL term only pushes those codes *towards* N(0, I), and noise that falls between the digits' regions
-    decodes to blends. ``decoder(z)`` is still a plain function of Gaussian noise.
-    """
+    :meth:`prior` turns the noise into a *code* of the VAE's latent space, :meth:`decode` draws its digit.
+    With ``components=K`` the prior is not the VAE's N(0, I) but a mixture of K Gaussians fitted, after
+    training, to where the encoder puts real digits (an *ex-post* prior, Ghosh et al., 2020): the KL term
+    only pushes those codes *towards* N(0, I), and noise that falls between the digits' regions decodes to
+    blends. ``decoder(z)`` is still a plain function of Gaussian noise."""
 
     def __init__(self, latent_dim: int = 8, hidden: int = 1024, components: int = 0):
         super().__init__()

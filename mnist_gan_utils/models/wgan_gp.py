@@ -10,9 +10,8 @@ from .common import IMAGE_SHAPE, check_input, check_int
 class Critic(nn.Module):
     """Images ``(N, 1, 28, 28)`` in [-1, 1] -> one score per image ``(N,)`` (a number, not a probability).
 
-    A DCGAN discriminator (two strided convolutions, then a 7x7 one to the score) without BatchNorm: the
-    gradient penalty is computed per example, and BatchNorm would make each example's score depend on the
-    others."""
+    No BatchNorm: the gradient penalty is computed per example, and BatchNorm would make each example's
+    score depend on the others."""
 
     def __init__(self, channels: int = 32):
         super().__init__()

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 from torch.optim.swa_utils import AveragedModel, update_bn
 
-from ..models.common import check_int, check_range
+from ..models.common import integer, number
 from .loop import Callback
 
 
@@ -25,9 +25,7 @@ class AveragingConfig:
     ema_decay: float = 0.999       # G's weight average (0: none); the result is the average
     bn_recalibration: int = 200    # batches of fresh noise that recompute the average's BatchNorm statistics (0: G's)
 
-    def validate(self) -> None:
-        check_range("ema_decay", self.ema_decay, 0.0, 1.0, high_open=True)
-        check_int("bn_recalibration", self.bn_recalibration, 0, 100_000)
+    CHECKS = dict(ema_decay=number(0.0, 1.0, high_open=True), bn_recalibration=integer(0, 100_000))
 
 
 def ema_avg_fn(decay: float, power: float = 2.0):

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 
 from ..data import MNISTBatches
 from ..models import Classifier, MLPClassifier
-from ..models.common import check_int, check_range
+from ..models.common import integer, number, rule
 from .distributed import wrap
 from .engine import BaseConfig, Run, prepare
 from .loop import fit
@@ -28,15 +28,9 @@ class ClassifierConfig(BaseConfig):
     dropout: float = 0.3
     rotation: float = 10.0          # small rotations make it robust to imperfect generated digits
 
-    def validate(self) -> None:
-        super().validate()
-        if self.architecture not in ("cnn", "mlp"):
-            raise ValueError(f"architecture must be 'cnn' or 'mlp', got {self.architecture!r}")
-        check_range("weight_decay", self.weight_decay, 0.0, 1.0)
-        check_int("channels", self.channels)
-        check_int("feature_dim", self.feature_dim)
-        check_range("dropout", self.dropout, 0.0, 1.0, high_open=True)
-        check_range("rotation", self.rotation, 0.0, 180.0)
+    CHECKS = dict(architecture=rule(lambda v: v in ("cnn", "mlp"), "'cnn' or 'mlp'"), weight_decay=number(0.0, 1.0),
+                  channels=integer(), feature_dim=integer(), dropout=number(0.0, 1.0, high_open=True),
+                  rotation=number(0.0, 180.0))
 
 
 @dataclasses.dataclass

@@ -8,7 +8,7 @@ import dataclasses
 import torch
 import torch.nn.functional as F
 
-from ..models.common import check_int, check_range
+from ..models.common import integer, number, rule
 from . import distributed
 
 
@@ -21,11 +21,8 @@ class ConditionalConfig:
     embed_dim: int = 16            # size of G's label (or cluster) embedding
     mismatch: float = 0.5          # bce, when D sees labels: weight of "real digit, wrong label = fake" in D's loss
 
-    def validate(self) -> None:
-        if not isinstance(self.conditional, bool):
-            raise ValueError(f"conditional must be True or False, got {self.conditional!r}")
-        check_int("embed_dim", self.embed_dim, 1, 1024)
-        check_range("mismatch", self.mismatch, 0.0, 10.0)
+    CHECKS = dict(conditional=rule(lambda v: isinstance(v, bool), "True or False"), embed_dim=integer(1, 1024),
+                  mismatch=number(0.0, 10.0))
 
 
 def _cond(labels):

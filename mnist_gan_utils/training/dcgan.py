@@ -1,11 +1,6 @@
-"""The DCGAN's training: one step (:func:`dcgan_step`) and the loop around it (:func:`train_dcgan`).
-
-The step is the whole of the method: D learns to tell real digits from G's fakes, then G learns to fool
-D, both with binary cross-entropy and Adam. The loop only feeds it batches of MNIST scaled to [-1, 1] (G
-ends in Tanh) and noise, and leaves the rest to the one loop (:func:`.loop.fit`) and the engine: seeding,
-the device, the run folder, a checkpoint each epoch, resume, the progress bar, and the fixed-noise grid
-after each epoch with its mode-collapse checks (:mod:`.monitors`).
-"""
+"""The DCGAN's training: one step (:func:`dcgan_step`), the whole of the method: D learns to tell real digits
+from G's fakes, then G learns to fool D, both with binary cross-entropy and Adam. :func:`train_dcgan` feeds it
+MNIST scaled to [-1, 1] (G ends in Tanh) and noise on the one loop (:func:`.loop.fit`), which does the rest."""
 from __future__ import annotations
 
 import dataclasses
@@ -18,7 +13,7 @@ import torch.nn.functional as F
 from ..data import MNISTBatches
 from ..models import Discriminator, Generator
 from . import distributed
-from ..models.common import check_int, check_betas
+from ..models.common import check_betas, integer
 from .engine import BaseConfig, Run, prepare
 from .loop import Callback, fit
 from .monitors import Grid, class_check
@@ -39,17 +34,8 @@ class DCGANConfig(BaseConfig):
     grid_size: int = 64            # fixed-noise samples drawn after each epoch
     init_from: str | None = None   # a folder with generator.pth and discriminator.pth to start from (models/)
 
-    def validate(self) -> None:
-        super().validate()
-        check_networks(self)
-        check_int("grid_size", self.grid_size, 1, 1024)
-
-
-def check_networks(config) -> None:
-    """Adam's betas and the networks' sizes: the settings the add-ons' configs share with the core's."""
-    check_betas(config.betas)
-    for name in ("noise_dim", "g_channels", "d_channels"):
-        check_int(name, getattr(config, name), 1, 4096)
+    CHECKS = dict(betas=lambda name, value: check_betas(value), noise_dim=integer(1, 4096),
+                  g_channels=integer(1, 4096), d_channels=integer(1, 4096), grid_size=integer(1, 1024))
 
 
 @dataclasses.dataclass

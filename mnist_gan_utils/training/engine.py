@@ -10,14 +10,13 @@ import os
 import random
 import weakref
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
 from ..checkpoints import CheckpointError, load_checkpoint, save_checkpoint
-from ..models.common import check_int, check_positive_float
+from ..models.common import check_positive_float, integer, optional
 from ..paths import MODELS_DIR, OUTPUTS_DIR, relative
 from . import distributed
 from .run_lock import RunFolderInUseError, RunLock
@@ -32,24 +31,24 @@ class TrainingDivergedError(RuntimeError):
 # ---------------------------------------------------------------------------------------------
 # Devices and seeds
 # ---------------------------------------------------------------------------------------------
+def _available(kind: str) -> bool:
+    mps = getattr(torch.backends, "mps", None)
+    return {"cpu": True, "cuda": torch.cuda.is_available(), "mps": mps is not None and mps.is_available()}[kind]
+
+
 def pick_device(device: str | torch.device | None = None) -> torch.device:
     """``None`` or ``'auto'`` picks cuda -> mps -> cpu; otherwise the device asked for, checked."""
     if device is None or device == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
+        return torch.device(next(kind for kind in ("cuda", "mps", "cpu") if _available(kind)))
     try:
         dev = torch.device(device)
     except (RuntimeError, TypeError, ValueError) as e:
         raise ValueError(f"device must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps', got {device!r} ({e})") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} was asked for but CUDA is not available here; use device='auto' or 'cpu'")
-    if dev.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise ValueError(f"device {device!r} was asked for but MPS is not available here; use device='auto' or 'cpu'")
     if dev.type not in ("cpu", "cuda", "mps"):
         raise ValueError(f"device must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps', got {device!r}")
+    if not _available(dev.type):
+        raise ValueError(f"device {device!r} was asked for but {dev.type.upper()} is not available here; use "
+                         f"device='auto' or 'cpu'")
     return dev
 
 
@@ -66,7 +65,8 @@ def epoch_generator(seed: int, epoch: int, salt: int = 0) -> torch.Generator:
 
 @dataclasses.dataclass
 class BaseConfig:
-    """Fields every loop shares. Subclasses add their own and extend :meth:`validate`."""
+    """Fields every loop shares. A config class lists each field's check in ``CHECKS`` (field -> check); every
+    check of the class and its bases runs when a config is made, and :meth:`validate` adds what relates fields."""
 
     epochs: int = 10
     batch_size: int = 128
@@ -80,20 +80,19 @@ class BaseConfig:
     train_size: int | None = None   # train on the first N images only (quick runs)
     progress: bool = True
 
+    CHECKS = dict(epochs=integer(), batch_size=integer(1, 60_000), lr=check_positive_float,
+                  seed=integer(0, 2**32 - 1),  # numpy's seeds; torch.manual_seed overflows past 2**64
+                  max_steps_per_epoch=optional(integer()), train_size=optional(integer(1, 60_000)))
+
     def __post_init__(self):
+        for cls in reversed(type(self).__mro__):  # the base's checks first
+            for name, check in vars(cls).get("CHECKS", {}).items():
+                check(name, getattr(self, name))
         self.validate()
 
     def validate(self) -> None:
-        check_int("epochs", self.epochs)
-        check_int("batch_size", self.batch_size, 1, 60_000)
-        check_positive_float("lr", self.lr)
-        check_int("seed", self.seed, low=0, high=2**32 - 1)  # numpy's seeds; torch.manual_seed overflows past 2**64
-        if self.max_steps_per_epoch is not None:
-            check_int("max_steps_per_epoch", self.max_steps_per_epoch)
-        if self.train_size is not None:
-            check_int("train_size", self.train_size, 1, 60_000)
-            if self.batch_size > self.train_size:
-                raise ValueError(f"batch_size ({self.batch_size}) must not exceed train_size ({self.train_size})")
+        if self.train_size is not None and self.batch_size > self.train_size:
+            raise ValueError(f"batch_size ({self.batch_size}) must not exceed train_size ({self.train_size})")
         if self.resume and self.overwrite:
             raise ValueError("resume and overwrite cannot both be True: resume continues a run, overwrite starts over")
         pick_device(self.device)  # raises ValueError for an unknown or unavailable device
@@ -127,7 +126,9 @@ class Run:
     def __init__(self, kind: str, config: BaseConfig, modules: dict[str, nn.Module],
                  optimizers: dict[str, torch.optim.Optimizer], schedulers: dict | None = None):
         self.kind, self.config = kind, config
-        self.modules, self.optimizers, self.schedulers = modules, optimizers, schedulers or {}
+        self.modules = modules  # the networks by name: what callbacks look at
+        # what a checkpoint saves and a resumed run loads, by name: {"models": {"G": G, ...}, ...}
+        self.parts = {"models": modules, "optimizers": optimizers, "schedulers": schedulers or {}}
         self.derived = not config.run_dir  # a folder of its own for these settings: always continued
         self.dir = (run_folder(kind, config) if self.derived else Path(config.run_dir)).resolve()
         if self.dir == MODELS_DIR.resolve() or MODELS_DIR.resolve() in self.dir.parents:
@@ -135,7 +136,6 @@ class Run:
                              f"run_dir and export the result with `python -m mnist_gan_utils pretrain --model NAME`.")
         self.checkpoint_path = self.dir / CHECKPOINT_NAME
         self.history: dict[str, list] = {}
-        self.extra: dict[str, Any] = {}
         self.main = distributed.is_main()
         self.close = lambda: None  # release run.lock now; set by start()
 
@@ -191,28 +191,19 @@ class Run:
         if changed:
             raise ValueError(f"cannot resume {self.checkpoint_path}: these settings differ from the interrupted run "
                              f"(old, new): {changed}. Use the same settings, or overwrite=True to start over.")
-        for name, m in self.modules.items():
-            m.load_state_dict(ckpt["models"][name])
-        for name, o in self.optimizers.items():
-            o.load_state_dict(ckpt["optimizers"][name])
-        for name, s in self.schedulers.items():
-            s.load_state_dict(ckpt["schedulers"][name])
+        for part, objects in self.parts.items():
+            for name, obj in objects.items():
+                obj.load_state_dict(ckpt[part][name])
         self.history = ckpt["history"]
-        self.extra = ckpt.get("extra", {})
         _set_rng_state(ckpt["rng"])
         return int(ckpt["epoch"]) + 1
 
     def end_epoch(self, epoch: int) -> Path:
         if not self.main:  # every process holds the same weights: one writes them
             return self.checkpoint_path
-        state = {
-            "kind": self.kind, "epoch": epoch, "config": self.config.to_dict(),
-            "models": {k: m.state_dict() for k, m in self.modules.items()},
-            "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
-            "schedulers": {k: s.state_dict() for k, s in self.schedulers.items()},
-            "history": self.history, "extra": self.extra,
-            "rng": _rng_state(),
-        }
+        state = {"kind": self.kind, "epoch": epoch, "config": self.config.to_dict(), "history": self.history,
+                 "rng": _rng_state(), **{part: {name: obj.state_dict() for name, obj in objects.items()}
+                                         for part, objects in self.parts.items()}}
         path = save_checkpoint(state, self.checkpoint_path)
         if epoch == self.config.epochs - 1:  # the last checkpoint: the folder is free for the next run
             self.close()

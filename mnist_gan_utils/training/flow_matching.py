@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from ..data import MNISTBatches
-from ..models.common import check_int, check_positive_float, check_range, memory_format
+from ..models.common import integer, memory_format, number, rule
 from ..models.flow_matching import NULL_LABEL, SOLVERS, FlowMatchingGenerator, VelocityUNet
 from . import distributed
 from .averaging import Averaging
@@ -35,21 +35,16 @@ class FlowMatchingConfig(BaseConfig):
     guidance: float = 1.5           # sampling: 0 no label, 1 the label, > 1 the label, harder
     grid_size: int = 100            # samples drawn after each epoch (each digit in turn)
 
+    CHECKS = dict(channels=integer(1, 512), emb_dim=integer(1, 2048), label_dropout=number(0.0, 1.0, high_open=True),
+                  ema_decay=number(0.0, 1.0, high_open=True), steps=integer(1, 1000),
+                  solver=rule(lambda v: v in SOLVERS, f"one of {SOLVERS}"), guidance=number(0.0, 20.0),
+                  grid_size=integer(1, 1024))
+
     def validate(self) -> None:
         super().validate()
-        check_positive_float("lr", self.lr)
-        check_int("channels", self.channels, 1, 512)
         if self.channels % 8:
             raise ValueError(f"channels must be a multiple of 8 in [8, 512] (GroupNorm's 8 groups), "
                              f"got {self.channels!r}")
-        check_int("emb_dim", self.emb_dim, 1, 2048)
-        check_range("label_dropout", self.label_dropout, 0.0, 1.0, high_open=True)
-        check_range("ema_decay", self.ema_decay, 0.0, 1.0, high_open=True)
-        check_int("steps", self.steps, 1, 1000)
-        if self.solver not in SOLVERS:
-            raise ValueError(f"solver must be one of {SOLVERS}, got {self.solver!r}")
-        check_range("guidance", self.guidance, 0.0, 20.0)
-        check_int("grid_size", self.grid_size, 1, 1024)
 
 
 @dataclasses.dataclass

@@ -18,11 +18,12 @@ import torch
 from ..data import MNISTBatches
 from ..models import (ConditionalDiscriminator, ConditionalGenerator, Critic, Discriminator, Generator,
                       SelfConditionedDiscriminator, SelfConditionedGenerator)
-from ..models.common import check_int, check_range
+from ..models.common import number
+from ..sampling import balanced_labels
 from . import conditional, distributed, wgan_gp
 from .averaging import Averaging, AveragingConfig
 from .conditional import ConditionalConfig
-from .dcgan import GANResult, check_networks, fixed_noise
+from .dcgan import DCGANConfig, GANResult, fixed_noise
 from .engine import BaseConfig, Run, prepare
 from .loop import Callback, fit
 from .monitors import Grid, class_check
@@ -34,8 +35,8 @@ from .wgan_gp import WGANGPConfig
 class GANConfig(WGANGPConfig, SelfConditioningConfig, ConditionalConfig, AveragingConfig, BaseConfig):
     """The DCGAN's settings with each add-on's own (:class:`~.averaging.AveragingConfig`,
     :class:`~.conditional.ConditionalConfig`, :class:`~.self_conditioning.SelfConditioningConfig`,
-    :class:`~.wgan_gp.WGANGPConfig`), one flat config as the manifest records it; every field is validated
-    when the config is made, each add-on's by the add-on."""
+    :class:`~.wgan_gp.WGANGPConfig`), one flat config as the manifest records it; every field is checked
+    when the config is made, each add-on's by the add-on's ``CHECKS``."""
 
     epochs: int = 3
     batch_size: int = 64
@@ -48,25 +49,16 @@ class GANConfig(WGANGPConfig, SelfConditioningConfig, ConditionalConfig, Averagi
     rotation: float = 0.0          # degrees of random rotation per image, done on the whole batch
     grid_size: int = 64            # fixed-noise samples drawn each epoch
 
+    CHECKS = dict(DCGANConfig.CHECKS, rotation=number(0.0, 180.0))
+
     def validate(self) -> None:
-        BaseConfig.validate(self)
-        check_networks(self)
-        check_range("rotation", self.rotation, 0.0, 180.0)
-        check_int("grid_size", self.grid_size, 1, 1024)
-        for addon in (AveragingConfig, ConditionalConfig, SelfConditioningConfig, WGANGPConfig):
-            addon.validate(self)
+        super().validate()
         if self.clusters and self.conditional:
             raise ValueError("clusters > 0 and conditional=True both give D a label: pick one (clusters=0 for "
                              "the conditional GAN)")
         if self.clusters and self.train_size is not None and self.clusters > self.train_size:
             raise ValueError(f"clusters ({self.clusters}) must not exceed train_size ({self.train_size}): k-means needs "
                              f"an image per cluster (clusters=0 for the plain pair)")
-
-
-def fixed_labels(config: GANConfig) -> torch.Tensor:
-    """The conditional grid's labels: 0, 1, ..., 9, 0, 1, ... so each column of a 10-wide grid is one digit."""
-    from ..sampling import balanced_labels
-    return balanced_labels(config.grid_size)
 
 
 def build_networks(config: GANConfig):
@@ -133,8 +125,10 @@ def train_gan(config: GANConfig | None = None, data=None,
         return stats
 
     z_fixed = fixed_noise(config).to(device)
-    grid = Grid(run, start, average.sampler, z_fixed, fixed_labels(config).to(device) if config.conditional else None,
-                nrow=10 if config.conditional else 8, show=on_epoch_end)
+    # a conditional G's grid asks for 0, 1, ..., 9, 0, 1, ...: each column of its 10-wide grid is one digit
+    labels_fixed = balanced_labels(config.grid_size).to(device) if config.conditional else None
+    grid = Grid(run, start, average.sampler, z_fixed, labels_fixed, nrow=10 if config.conditional else 8,
+                show=on_epoch_end)
     callbacks = [average, grid, *callbacks]
     if config.clusters and run.main:  # a collapse inside each cluster, which the grid hides
         probe = ClusterProbe(images, labels, config.noise_dim, config.seed, sampler=average.sampler)

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 
 from ..evaluation import predict_proba, to_unit
 from ..models import NUM_CLASSES, Classifier, Generator, LatentCodePredictor, SelfConditionedGenerator
-from ..models.common import check_int, check_range
+from ..models.common import integer, number
 from .engine import BaseConfig, Run, pick_device, seed_everything, set_threads
 from .loop import fit
 
@@ -39,15 +39,11 @@ class PredictorConfig(BaseConfig):
     mmd_weight: float = 20.0      # higher keeps more of the bank's variety; 5 gave 0.66-0.77 of real variety
     min_bank: int = 10              # fewest bank codes a digit may have
 
+    CHECKS = dict(eps_dim=integer(), hidden=integer(), candidates=integer(), keep_threshold=number(0.0, 1.0),
+                  steps_per_epoch=integer(), mmd_weight=number(0.0, 1e6), min_bank=integer(0))
+
     def validate(self) -> None:
         super().validate()
-        check_int("eps_dim", self.eps_dim)
-        check_int("hidden", self.hidden)
-        check_int("candidates", self.candidates)
-        check_range("keep_threshold", self.keep_threshold, 0.0, 1.0)
-        check_int("steps_per_epoch", self.steps_per_epoch)
-        check_range("mmd_weight", self.mmd_weight, 0.0, 1e6)
-        check_int("min_bank", self.min_bank, low=0)
         if self.train_size is not None:  # a BaseConfig setting that means nothing here
             raise ValueError(f"train_size must be None for the predictor (it trains on codes its generator draws, "
                              f"not on images), got {self.train_size}")

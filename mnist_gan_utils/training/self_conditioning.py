@@ -9,7 +9,9 @@ import warnings
 import torch
 
 from ..models import SelfConditionedDiscriminator, SelfConditionedGenerator, check_cluster_embedding
+from ..models.common import rule
 from . import distributed
+
 from .loop import Callback
 
 
@@ -22,11 +24,9 @@ class SelfConditioningConfig:
     cluster_embedding: str = "centroid"  # 'centroid' (a small network of each cluster's centroid, shared by
                                    # look-alike clusters) or 'table' (a learned vector per cluster)
 
-    def validate(self) -> None:
-        if not isinstance(self.clusters, int) or isinstance(self.clusters, bool) or self.clusters == 1 \
-                or not 0 <= self.clusters <= 1000:
-            raise ValueError(f"clusters must be 0 or an integer in [2, 1000] (self-conditioned), got {self.clusters!r}")
-        check_cluster_embedding(self.cluster_embedding)
+    CHECKS = dict(clusters=rule(lambda v: type(v) is int and (v == 0 or 2 <= v <= 1000),
+                                "0 or an integer in [2, 1000] (self-conditioned)"),
+                  cluster_embedding=lambda name, value: check_cluster_embedding(value))
 
 
 def self_condition(G: SelfConditionedGenerator, D: SelfConditionedDiscriminator, images: torch.Tensor,

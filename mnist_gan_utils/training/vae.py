@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from ..data import MNISTBatches
 from ..clusters import fit_gaussian_mixture
 from ..models import MAX_CLUSTERS, VAE, Decoder
-from ..models.common import check_int, check_positive_float
+from ..models.common import check_positive_float, integer, rule
 from . import distributed
 from .distributed import wrap
 from .engine import BaseConfig, Run, prepare
@@ -31,15 +31,9 @@ class VAEConfig(BaseConfig):
     # (docs/experiments/decoder_prior.md)
     prior_components: int = 100
 
-    def validate(self) -> None:
-        super().validate()
-        check_int("latent_dim", self.latent_dim)
-        check_int("hidden", self.hidden)
-        check_positive_float("beta", self.beta)
-        if not isinstance(self.prior_components, int) or isinstance(self.prior_components, bool) \
-                or not 0 <= self.prior_components <= MAX_CLUSTERS:
-            raise ValueError(f"prior_components must be an integer in [0, {MAX_CLUSTERS}] (0: the N(0, I) prior), "
-                             f"got {self.prior_components!r}")
+    CHECKS = dict(latent_dim=integer(), hidden=integer(), beta=check_positive_float,
+                  prior_components=rule(lambda v: type(v) is int and 0 <= v <= MAX_CLUSTERS,
+                                        f"an integer in [0, {MAX_CLUSTERS}] (0: the N(0, I) prior)"))
 
 
 @dataclasses.dataclass

@@ -7,7 +7,7 @@ import dataclasses
 
 import torch
 
-from ..models.common import check_int
+from ..models.common import integer, rule
 from . import distributed
 from .conditional import _cond
 
@@ -21,10 +21,7 @@ class WGANGPConfig:
     loss: str = "bce"              # 'bce' (the DCGAN's) or 'wgan-gp' (this critic with its gradient penalty)
     n_critic: int = 5              # wgan-gp: critic updates (each on a fresh batch) per generator update
 
-    def validate(self) -> None:
-        if self.loss not in ("bce", "wgan-gp"):
-            raise ValueError(f"loss must be 'bce' or 'wgan-gp', got {self.loss!r}")
-        check_int("n_critic", self.n_critic, 1, 100)
+    CHECKS = dict(loss=rule(lambda v: v in ("bce", "wgan-gp"), "'bce' or 'wgan-gp'"), n_critic=integer(1, 100))
 
 
 def gradient_penalty(D, real: torch.Tensor, fake: torch.Tensor, eps: torch.Tensor,
