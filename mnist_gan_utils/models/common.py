@@ -20,10 +20,15 @@ def memory_format(device) -> torch.memory_format:
     return torch.channels_last if torch.device(device).type == "cpu" else torch.contiguous_format
 
 
+def is_integer(value, low=1, high=None) -> bool:
+    """An int (not a bool) in [low, high] (no bound above: ``high=None``)."""
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value and (high is None or value <= high)
+
+
 # Each raises ValueError("<name> must be <its range>, got <repr>"), for a value of the wrong type too (a float
 # where an integer is due, a string, None, a bool): README.
 def check_int(name, value, low=1, high=None):
-    if not isinstance(value, int) or isinstance(value, bool) or value < low or (high is not None and value > high):
+    if not is_integer(value, low, high):
         allowed = f"in [{low}, {high}]" if high is not None else f">= {low}"
         raise ValueError(f"{name} must be an integer {allowed}, got {value!r}")
 

@@ -9,9 +9,8 @@ import warnings
 import torch
 
 from ..models import SelfConditionedDiscriminator, SelfConditionedGenerator, check_cluster_embedding
-from ..models.common import rule
+from ..models.common import MAX_CLUSTERS, is_integer, rule
 from . import distributed
-
 from .loop import Callback
 
 
@@ -24,8 +23,8 @@ class SelfConditioningConfig:
     cluster_embedding: str = "centroid"  # 'centroid' (a small network of each cluster's centroid, shared by
                                    # look-alike clusters) or 'table' (a learned vector per cluster)
 
-    CHECKS = dict(clusters=rule(lambda v: type(v) is int and (v == 0 or 2 <= v <= 1000),
-                                "0 or an integer in [2, 1000] (self-conditioned)"),
+    CHECKS = dict(clusters=rule(lambda v: is_integer(v, 0, 0) or is_integer(v, 2, MAX_CLUSTERS),
+                                f"0 or an integer in [2, {MAX_CLUSTERS}] (self-conditioned)"),
                   cluster_embedding=lambda name, value: check_cluster_embedding(value))
 
 

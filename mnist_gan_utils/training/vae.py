@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from ..data import MNISTBatches
 from ..clusters import fit_gaussian_mixture
 from ..models import MAX_CLUSTERS, VAE, Decoder
-from ..models.common import check_positive_float, integer, rule
+from ..models.common import check_positive_float, integer, is_integer, rule
 from . import distributed
 from .distributed import wrap
 from .engine import BaseConfig, Run, prepare
@@ -32,7 +32,7 @@ class VAEConfig(BaseConfig):
     prior_components: int = 100
 
     CHECKS = dict(latent_dim=integer(), hidden=integer(), beta=check_positive_float,
-                  prior_components=rule(lambda v: type(v) is int and 0 <= v <= MAX_CLUSTERS,
+                  prior_components=rule(lambda v: is_integer(v, 0, MAX_CLUSTERS),
                                         f"an integer in [0, {MAX_CLUSTERS}] (0: the N(0, I) prior)"))
 
 
